@@ -1,0 +1,30 @@
+"""Exceptions raised by lutnet. Every message names the layer, file or parameter at fault and
+what to do about it."""
+
+
+class LutnetError(Exception):
+    """Base class of all lutnet errors."""
+
+
+class IRFormatError(LutnetError):
+    """An IR file is unreadable, corrupt, of another format version, or inconsistent."""
+
+
+class ConfigError(LutnetError, ValueError):
+    """A model/training configuration (YAML) is malformed."""
+
+
+class TableTooLargeError(LutnetError, ValueError):
+    """A neuron's truth table would exceed the configured row bound."""
+
+
+class OutputExistsError(LutnetError, FileExistsError):
+    """Refusing to overwrite a user's existing file or directory."""
+
+
+class DataNotFoundError(LutnetError, FileNotFoundError):
+    """A dataset is not where lutnet looked; the message says where to put it."""
+
+
+class ToolNotFoundError(LutnetError, RuntimeError):
+    """An external tool (Verilator, Icarus, Yosys, g++) is missing; the message names the install step."""
