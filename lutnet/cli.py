@@ -1,0 +1,161 @@
+"""The ``lutnet`` command: train, export, verify, info, demo (+ the RTL commands when present)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import LutnetError
+
+
+def _load_data(cfg, limit=None):
+    from .data import load_dataset
+    kwargs = {"path": cfg.data.path} if cfg.data.path else {}
+    ds = load_dataset(cfg.data.name, **kwargs)
+    limit = limit or cfg.data.limit
+    if limit:
+        ds = ds.subset(limit) if hasattr(ds, "subset") else ds
+    return ds
+
+
+def format_table(rows: list[dict], columns=None) -> str:
+    """A plain text table of dict rows."""
+    if not rows:
+        return "(empty)"
+    columns = columns or list(rows[0])
+    cell = lambda v: f"{v:,.1f}" if isinstance(v, float) else (f"{v:,}" if isinstance(v, int) else str(v))
+    body = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
+    line = lambda vals: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths)))
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(b) for b in body])
+
+
+def cmd_train(args):
+    from .builder import build_model
+    from .checkpoint import save_checkpoint
+    from .config import load_config
+    from .train import accuracy, fit
+    cfg = load_config(args.config)
+    if args.epochs is not None:
+        cfg.train.epochs = args.epochs
+    if args.data_path:
+        cfg.data.path = args.data_path
+    out = Path(args.out or f"runs/{cfg.name}")
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists() and not args.force:
+        raise LutnetError(f"{ckpt} exists; pass --force to replace it or choose another --out")
+    ds = _load_data(cfg, args.limit)
+    model = build_model(cfg.model, ds.n_features)
+    result = fit(model, ds.X_train, ds.y_train, cfg.train, progress=not args.quiet)
+    test_acc = accuracy(model, ds.X_test, ds.y_test)
+    metrics = {"best_epoch": result.best_epoch, "val_acc": result.best_val_acc, "test_acc": test_acc,
+               "history": result.history}
+    save_checkpoint(ckpt, model, cfg, ds.n_features, metrics, overwrite=args.force)
+    print(f"{cfg.name}: best epoch {result.best_epoch}, validation accuracy {result.best_val_acc:.4f}, "
+          f"test accuracy {test_acc:.4f}\ncheckpoint: {ckpt}")
+
+
+def cmd_export(args):
+    from .checkpoint import load_checkpoint
+    from .export import to_ir
+    model, cfg, _ = load_checkpoint(args.checkpoint)
+    ir = to_ir(model, max_rows=args.max_rows, progress=not args.quiet, metadata={"name": cfg.name})
+    ir.save(args.output, overwrite=args.force)
+    print(format_table(ir.summary()))
+    print(f"IR written to {args.output}")
+
+
+def cmd_verify(args):
+    import numpy as np
+
+    from .checkpoint import load_checkpoint
+    from .export import to_ir
+    from .ir import NetworkIR
+    from .verify import verify
+    model, cfg, _ = load_checkpoint(args.checkpoint)
+    ir = NetworkIR.load(args.ir) if args.ir else to_ir(model, progress=not args.quiet)
+    ds = _load_data(cfg, args.limit)
+    parts = {"test": [(ds.X_test, ds.y_test)], "train": [(ds.X_train, ds.y_train)],
+             "all": [(ds.X_train, ds.y_train), (ds.X_test, ds.y_test)]}[args.split]
+    X = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    report = verify(model, ir, X, y)
+    print(f"{cfg.name} ({args.split}): {report}")
+    return 0 if report.ok else 1
+
+
+def cmd_info(args):
+    from .ir import NetworkIR
+    ir = NetworkIR.load(args.ir)
+    print(format_table(ir.summary()))
+    print(f"inputs {ir.n_inputs} x {ir.input_quant.bits} bits; outputs {ir.n_outputs} x "
+          f"{ir.output_quant.bits} bits; LUT-cost estimate {ir.lut_cost():,.0f}")
+
+
+def cmd_demo(args):
+    from .demo import run_demo
+    return run_demo(epochs=args.epochs, out=args.out, force=args.force, progress=not args.quiet)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lutnet", description="Train LUT networks and turn them into bit-exact logic.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model from a config file or zoo name")
+    t.add_argument("config", help="a YAML config, or a zoo name (models/<name>.yaml)")
+    t.add_argument("--out", help="output directory (default runs/<name>)")
+    t.add_argument("--epochs", type=int, help="override train.epochs")
+    t.add_argument("--limit", type=int, help="use at most this many training samples")
+    t.add_argument("--data-path", help="local dataset path (overrides data.path)")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("export", help="extract truth tables: checkpoint -> IR file")
+    e.add_argument("checkpoint")
+    e.add_argument("-o", "--output", required=True, help="IR file to write (.npz)")
+    e.add_argument("--max-rows", type=int, default=1 << 20, help="largest table allowed per neuron (rows)")
+    e.set_defaults(func=cmd_export)
+
+    v = sub.add_parser("verify", help="check IR against the model on a dataset (exit 1 on any mismatch)")
+    v.add_argument("checkpoint")
+    v.add_argument("--ir", help="IR file (default: extract from the checkpoint)")
+    v.add_argument("--split", choices=["test", "train", "all"], default="all")
+    v.add_argument("--limit", type=int)
+    v.set_defaults(func=cmd_verify)
+
+    i = sub.add_parser("info", help="print the layers and table sizes of an IR file")
+    i.add_argument("ir")
+    i.set_defaults(func=cmd_info)
+
+    d = sub.add_parser("demo", help="train, extract, verify and cost a small network on sklearn digits")
+    d.add_argument("--epochs", type=int, help="override the demo's epochs")
+    d.add_argument("--out", help="also write checkpoint and IR to this directory")
+    d.set_defaults(func=cmd_demo)
+
+    for parser in (t, e, v, i, d):
+        parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+        parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    try:
+        from .rtl import cli as rtl_cli
+        rtl_cli.register(sub)
+    except ImportError:
+        pass
+    try:
+        from hls_backend import cli as hls_cli  # optional: present when the hls4ml plugin is installed
+        hls_cli.register(sub)
+    except ImportError:
+        pass
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        rc = args.func(args)
+    except LutnetError as e:
+        print(f"lutnet {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

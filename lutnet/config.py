@@ -1,0 +1,198 @@
+"""Model, data and training configuration: dataclasses loaded from ``models/*.yaml``.
+
+Loading is strict: an unknown key, a missing required key or a value of the wrong type is a
+:class:`~lutnet.errors.ConfigError` naming the file and the key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class NeuronConfig:
+    """Neuron kind: ``linear`` (LogicNets), ``poly`` (PolyLUT, ``degree``), ``subnet`` (NeuraLUT,
+    ``width``/``depth``/``skip``)."""
+    kind: str = "linear"
+    degree: int = 2
+    width: int = 16
+    depth: int = 2
+    skip: int = 0
+
+
+@dataclass
+class LayerConfig:
+    """One LUT layer; unset fields take the model-wide defaults."""
+    out_features: int
+    fan_in: typing.Optional[int] = None
+    bits: typing.Optional[int] = None
+    neuron: typing.Optional[NeuronConfig] = None
+
+
+@dataclass
+class ModelConfig:
+    """A LUT network.  ``layers`` lists widths (ints) or LayerConfig dicts; the last is the number of
+    classes.  Layer outputs use ``hidden_bits`` (unsigned, a quantized ReLU), the last layer
+    ``output_bits`` (signed class scores).  ``input_fan_in`` overrides ``fan_in`` for layer 0."""
+    layers: list
+    fan_in: int = 4
+    input_fan_in: typing.Optional[int] = None
+    input_bits: int = 2
+    input_signed: bool = False
+    input_range: float = 1.0
+    hidden_bits: int = 2
+    output_bits: int = 2
+    neuron: NeuronConfig = field(default_factory=NeuronConfig)
+    batch_norm: bool = True
+    seed: int = 0
+
+
+@dataclass
+class DataConfig:
+    """Dataset name (``digits``, ``mnist``, ``jets``), optional local path and a sample limit."""
+    name: str = "digits"
+    path: typing.Optional[str] = None
+    limit: typing.Optional[int] = None
+
+
+@dataclass
+class TrainConfig:
+    """Training hyper-parameters; the validation split is carved from the training set."""
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    val_fraction: float = 0.1
+    seed: int = 0
+
+
+@dataclass
+class RunConfig:
+    """A whole experiment: what to train on, the model, and how to train it."""
+    name: str
+    model: ModelConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _type_name(t) -> str:
+    return getattr(t, "__name__", str(t).replace("typing.", ""))
+
+
+def _convert(value, tp, where: str, src: str):
+    """Check/convert ``value`` against the annotation ``tp``."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], where, src)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{src}: {where} must be a mapping of {_type_name(tp)} fields, got {value!r}")
+        return from_dict(tp, value, src, where)
+    if tp is list or origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{src}: {where} must be a list, got {type(value).__name__} {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{src}: {where} must be true or false, got {type(value).__name__} {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{src}: {where} must be an integer, got {type(value).__name__} {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{src}: {where} must be a number, got {type(value).__name__} {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{src}: {where} must be a string, got {type(value).__name__} {value!r}")
+        return value
+    return value
+
+
+def from_dict(cls, d: dict, src: str = "<config>", prefix: str = ""):
+    """Build dataclass ``cls`` from a dict, strictly."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"{src}: {prefix or 'the document'} must be a mapping, got {type(d).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - set(fields))
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ConfigError(f"{src}: unknown key {key!r}; known keys{' of ' + prefix if prefix else ''}: "
+                          f"{', '.join(fields)}")
+    kwargs = {}
+    for name, f in fields.items():
+        where = f"{prefix}.{name}" if prefix else name
+        if name not in d:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{src}: missing required key {where!r}")
+            continue
+        kwargs[name] = _convert(d[name], hints[name], where, src)
+    obj = cls(**kwargs)
+    if cls is ModelConfig:
+        obj.layers = [_layer(v, i, src) for i, v in enumerate(obj.layers)]
+        _check_model(obj, src)
+    return obj
+
+
+def _layer(v, i, src) -> LayerConfig:
+    where = f"model.layers[{i}]"
+    if isinstance(v, bool) or not isinstance(v, (int, dict, LayerConfig)):
+        raise ConfigError(f"{src}: {where} must be a width (integer) or a mapping, got {v!r}")
+    if isinstance(v, LayerConfig):
+        return v
+    return LayerConfig(out_features=v) if isinstance(v, int) else from_dict(LayerConfig, v, src, where)
+
+
+def _check_model(m: ModelConfig, src: str):
+    if not m.layers:
+        raise ConfigError(f"{src}: model.layers must list at least one layer")
+    for name in ("fan_in", "input_bits", "hidden_bits", "output_bits"):
+        if getattr(m, name) < 1:
+            raise ConfigError(f"{src}: model.{name} must be >= 1, got {getattr(m, name)}")
+    for i, l in enumerate(m.layers):
+        if l.out_features < 1:
+            raise ConfigError(f"{src}: model.layers[{i}].out_features must be >= 1, got {l.out_features}")
+
+
+def load_config(path) -> RunConfig:
+    """Load a run configuration from a YAML file, or a zoo name (``models/<name>.yaml``)."""
+    path = resolve_config(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if doc is None:
+        raise ConfigError(f"{path}: the file is empty")
+    return from_dict(RunConfig, doc, str(path))
+
+
+def zoo_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("models").iterdir() if p.name.endswith(".yaml"))
+
+
+def resolve_config(name_or_path) -> Path:
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    zoo = resources.files("models") / f"{name_or_path}.yaml"
+    if zoo.is_file():
+        return Path(str(zoo))
+    raise ConfigError(f"{name_or_path}: no such config file, and no zoo model of that name "
+                      f"(zoo: {', '.join(zoo_names())})")

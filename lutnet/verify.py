@@ -1,0 +1,46 @@
+"""Bit-exactness check: the Python model against the IR evaluator on a dataset."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .ir import NetworkIR
+
+
+@dataclass
+class VerifyReport:
+    samples: int
+    input_mismatches: int      # samples whose input codes differ (model quantizer vs ir.quantize_input)
+    output_mismatches: int     # samples whose output codes differ (model vs IR evaluator)
+    first_mismatch: int | None
+    model_accuracy: float | None
+    ir_accuracy: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.input_mismatches == 0 and self.output_mismatches == 0
+
+    def __str__(self):
+        acc = "" if self.model_accuracy is None else (
+            f"; accuracy model {self.model_accuracy:.4f}, IR {self.ir_accuracy:.4f}")
+        return (f"{self.samples} samples: {self.output_mismatches} output mismatches, "
+                f"{self.input_mismatches} input-code mismatches{acc}")
+
+
+def verify(model, ir: NetworkIR, X, y=None, batch_size: int = 8192) -> VerifyReport:
+    """Compare output codes of ``model`` (eval mode, batches of ``batch_size``) with ``ir.evaluate``
+    on the same input codes, and the model's input quantizer with ``ir.quantize_input``."""
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    codes = model.input_codes(X).numpy()
+    in_bad = int((ir.quantize_input(X.numpy()) != codes).any(1).sum())
+    m = model.output_codes(X, batch_size=batch_size).numpy()
+    r = ir.evaluate(codes)
+    bad = np.flatnonzero((m != r).any(1))
+    macc = iacc = None
+    if y is not None:
+        y = np.asarray(y)
+        macc = float((np.argmax(ir.scores(m), 1) == y).mean())
+        iacc = float((np.argmax(ir.scores(r), 1) == y).mean())
+    return VerifyReport(len(X), in_bad, len(bad), int(bad[0]) if len(bad) else None, macc, iacc)
