@@ -49,16 +49,17 @@ def search_dirs(subdirs: Sequence[str]) -> list[Path]:
     return [root / sub for root in roots for sub in subdirs]
 
 
-def read_maybe_gzip(path: Path) -> bytes:
+def read_maybe_gzip(path: Path, source: Path | str | None = None) -> bytes:
     """Return the content of ``path``, gunzipped if it starts with the gzip magic bytes
-    (whatever its suffix). A damaged gzip stream raises :class:`DataFormatError` naming the file."""
+    (whatever its suffix). A damaged gzip stream raises :class:`DataFormatError` naming
+    ``source`` (default: ``path``)."""
     raw = Path(path).read_bytes()
     if not raw.startswith(_GZIP_MAGIC):
         return raw
     try:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as exc:
-        raise DataFormatError(f"{path}: corrupt or truncated gzip file ({exc}); "
+        raise DataFormatError(f"{source or path}: corrupt or truncated gzip file ({exc}); "
                               "delete it and fetch it again") from exc
 
 
@@ -72,7 +73,8 @@ def verify_sha256(data: bytes, expected: str, source: Path | str) -> None:
     actual = sha256_hex(data)
     if actual != expected:
         raise ChecksumError(f"{source}: sha256 mismatch (expected {expected}, got {actual}); "
-                            "the file is corrupt or not the expected dataset file")
+                            "the file is corrupt or not the expected dataset file; "
+                            "delete it and fetch it again")
 
 
 def fetch_url(urls: Sequence[str], dest: Path, check: Callable[[Path], None]) -> Path:

@@ -15,6 +15,7 @@ g=0, q=1, t=2, w=3, z=4; models trained on LogicNets' one-hot order need their o
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 import zipfile
@@ -173,10 +174,9 @@ def fetch_openml_jets(cache: Path) -> tuple[np.ndarray, np.ndarray]:
     ``cache/openml``), return raw ``(X, y)`` and save them to ``cache/`` + NPZ_FILENAME."""
     from sklearn.datasets import fetch_openml
 
-    try:
-        import pandas  # noqa: F401  (fast parser; otherwise fall back to the pure-Python one)
-        kwargs = {"as_frame": True, "parser": "pandas"}
-    except ImportError:
+    if importlib.util.find_spec("pandas") is not None:  # fast parser; else the pure-Python one
+        kwargs: dict[str, Any] = {"as_frame": True, "parser": "pandas"}
+    else:
         kwargs = {"as_frame": False, "parser": "liac-arff"}
     try:
         bunch = fetch_openml(data_id=OPENML_ID, data_home=str(cache / "openml"), **kwargs)
@@ -189,7 +189,7 @@ def fetch_openml_jets(cache: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _placement_hint() -> str:
-    return (f"Put the LogicNets HDF5 file in {DATA_DIR_ENV}/jets_hlf/ (or pass path=<file or "
+    return (f"Put the LogicNets HDF5 file in ${DATA_DIR_ENV}/jets_hlf/ (or pass path=<file or "
             f"dir>):\n  wget {H5_URL} -O {H5_FILENAME}\n"
             f"or call load_jets(download=True) to fetch OpenML dataset {OPENML_ID} into "
             f"{cache_root() / SUBDIRS[0]}. "

@@ -110,7 +110,7 @@ def _download_all(dest_dir: Path, mirrors: Sequence[str]) -> dict[str, Path]:
         dest = dest_dir / name
 
         def check(tmp: Path, magic=magic, sha=sha, name=name) -> None:
-            data = read_maybe_gzip(tmp)
+            data = read_maybe_gzip(tmp, name)
             parse_idx(data, name, magic)
             verify_sha256(data, sha, name)
 
