@@ -135,15 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--force", action="store_true", help="overwrite existing output files")
         parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     try:
-        from .rtl import cli as rtl_cli
+        from .rtl import cli as rtl_cli  # verilog, simulate, build
+    except ImportError:  # the RTL flow is still optional while it is being built
+        rtl_cli = None
+    if rtl_cli is not None:
         rtl_cli.register(sub)
-    except ImportError:
-        pass
-    try:
-        from hls_backend import cli as hls_cli  # optional: present when the hls4ml plugin is installed
-        hls_cli.register(sub)
-    except ImportError:
-        pass
     return p
 
 

@@ -53,6 +53,9 @@ class ModelConfig:
     batch_norm: bool = True
     seed: int = 0
 
+    def __post_init__(self):
+        self.layers = [_layer(v, i, "<ModelConfig>") for i, v in enumerate(self.layers)]
+
 
 @dataclass
 class DataConfig:
@@ -144,9 +147,10 @@ def from_dict(cls, d: dict, src: str = "<config>", prefix: str = ""):
                 raise ConfigError(f"{src}: missing required key {where!r}")
             continue
         kwargs[name] = _convert(d[name], hints[name], where, src)
+    if cls is ModelConfig and "layers" in kwargs:
+        kwargs["layers"] = [_layer(v, i, src) for i, v in enumerate(kwargs["layers"])]
     obj = cls(**kwargs)
     if cls is ModelConfig:
-        obj.layers = [_layer(v, i, src) for i, v in enumerate(obj.layers)]
         _check_model(obj, src)
     return obj
 
