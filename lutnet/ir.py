@@ -186,13 +186,21 @@ class LayerIR:
 
     def evaluate(self, codes: np.ndarray) -> np.ndarray:
         """Output codes (N, out) for input codes (N, n_src): pack patterns into addresses, gather."""
+        return self.evaluate_t(np.ascontiguousarray(np.asarray(codes).T)).T
+
+    def evaluate_t(self, codes_t: np.ndarray) -> np.ndarray:
+        """As :meth:`evaluate` on transposed codes, (n_src, N) -> (out, N): gathering whole rows
+        of a feature-major array and looking up one neuron's table per output row keeps memory
+        access contiguous."""
         idx = np.where(self.indices >= 0, self.indices, 0)
-        mask = np.left_shift(1, self.in_bits) - 1  # 0 for padded inputs
-        shifts = self.shifts()
-        addr = np.zeros((codes.shape[0], self.out_features), dtype=np.int64)
-        for j in range(idx.shape[1]):  # loop over fan-in positions (F <= ~16), vectorized over N x out
-            addr |= np.left_shift(np.bitwise_and(codes[:, idx[:, j]], mask[:, j]), shifts[:, j])
-        return self.tables[self.offsets[:-1] + addr].astype(np.int64)
+        mask = (np.left_shift(1, self.in_bits) - 1).astype(np.int32)  # 0 for padded inputs
+        shifts = self.shifts().astype(np.int32)
+        addr = np.empty((self.out_features, codes_t.shape[1]),
+                        np.int64 if self.tables.size >= (1 << 31) else np.int32)
+        addr[:] = self.offsets[:-1, None]  # each neuron's table starts at its offset
+        for j in range(idx.shape[1]):  # loop over fan-in positions (F <= ~16), vectorized over out x N
+            addr += np.left_shift(np.bitwise_and(codes_t[idx[:, j]], mask[:, j, None]), shifts[:, j, None])
+        return self.tables[addr]
 
     def lut_cost(self) -> float:
         return float(lut_cost(self.address_bits, self.out_bits).sum())
@@ -238,10 +246,11 @@ class NetworkIR:
                              f"{'signed' if self.input_quant.signed else 'unsigned'})")
         outs = [[] for _ in self.layers]
         for s in range(0, max(len(codes), 1), chunk):
-            c = codes[s:s + chunk]
+            c = np.ascontiguousarray(codes[s:s + chunk].T, dtype=np.int32)  # feature-major
             for i, layer in enumerate(self.layers):
-                c = layer.evaluate(c)
-                outs[i].append(c)
+                c = layer.evaluate_t(c).astype(np.int32)
+                if return_all or i == len(self.layers) - 1:
+                    outs[i].append(c.T.astype(np.int64))
         outs = [np.concatenate(o) if o else np.zeros((0, l.out_features), np.int64)
                 for o, l in zip(outs, self.layers)]
         return outs if return_all else outs[-1]

@@ -79,7 +79,8 @@ class LUTLayer(nn.Module):
         """Pre-quantization output (..., out) from input codes (..., out, F) (or (..., 1, F)):
         dequantize, zero the pruned inputs, neuron function, batch norm. Batch-invariant."""
         v = (codes.to(torch.float32) - zero_point) * scale
-        v = torch.where(self.input_mask, v, torch.zeros((), dtype=v.dtype, device=v.device))
+        if not bool(self.input_mask.all()):  # (skipping it keeps (rows, 1, F) enumeration inputs shared)
+            v = torch.where(self.input_mask, v, torch.zeros((), dtype=v.dtype, device=v.device))
         return self._post(self.neuron(v, exact=True), exact=True)
 
     # ------------------------------------------------------------ forward
