@@ -107,3 +107,15 @@ def test_table_over_the_bound_is_refused():
         to_ir(net)
     small = to_ir(LUTNet([LUTLayer(16, 2, 2, input_quant=SignedActQuant, input_bit_width=3)]), max_rows=64)
     assert small.layers[0].table_rows.tolist() == [64, 64]
+
+
+def test_thread_count_does_not_change_tables():
+    net = train_briefly(make_net("subnet", {"width": 8, "depth": 2, "skip": 1}), 12)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = to_ir(net)
+    finally:
+        torch.set_num_threads(threads)
+    X = torch.randn(4000, 12)
+    np.testing.assert_array_equal(one.evaluate(net.input_codes(X).numpy()), net.output_codes(X).numpy())
