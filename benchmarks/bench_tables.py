@@ -37,8 +37,8 @@ SHAPES = {
         lambda: net(16, [64, 32, 32, 32, 5], [4] * 5, 3, 3, "linear"),
     "PolyLUT MNIST-HDR (256,100x4,10; F=6; 2b; D=4)":
         lambda: net(784, [256, 100, 100, 100, 100, 10], [6] * 6, 2, 2, "poly", degree=4),
-    "NeuraLUT JSC-5L (128,128,128,64,5; F=2/3; 7b in, 4b; N=16, L=4, S=2)":
-        lambda: net(16, [128, 128, 128, 64, 5], [2, 3, 3, 3, 3], 7, 4, "subnet", width=16, depth=4, skip=2),
+    "NeuraLUT JSC-5L (128,128,128,64,5; F=2/3; 7b in, 4b; N=16, L=4 (depth=3), S=2)":
+        lambda: net(16, [128, 128, 128, 64, 5], [2, 3, 3, 3, 3], 7, 4, "subnet", width=16, depth=3, skip=2),
 }
 
 

@@ -97,10 +97,12 @@ class PolyNeuron(NeuronFunction):
 class SubnetNeuron(NeuronFunction):
     """NeuraLUT: a small MLP inside every neuron, hidden in its truth table.
 
-    ``depth`` hidden layers of ``width`` units with ``activation`` (ReLU), then a linear unit.
-    With ``skip = S > 0`` the hidden layers form blocks of S layers, and each block's input is added
-    to its output (through a learned linear projection where widths differ, as in NeuraLUT's
-    residual sub-networks)."""
+    ``depth`` hidden layers of ``width`` units, then a linear output unit: ``depth + 1`` linear
+    layers, ReLU after each but the last.  With ``skip = S > 0`` the linear layers form blocks of S
+    (the last block may be shorter); each block's input is added to the pre-activation of its last
+    layer, through a learned linear projection where the widths differ.  NeuraLUT's published
+    sub-networks (L = 4 linear layers, skips every S = 2) are ``depth=3, skip=2``: fc1-fc2 with a
+    projected input skip, fc3-fc4 with a projected skip down to the output."""
     kind = "subnet"
 
     def __init__(self, out_features, fan_in, width: int = 16, depth: int = 2, skip: int = 0):
@@ -115,7 +117,8 @@ class SubnetNeuron(NeuronFunction):
         for a, b in zip(dims[:-1], dims[1:]):
             self.weights.append(nn.Parameter(torch.randn(out_features, a, b) * math.sqrt(2.0 / a)))
             self.biases.append(nn.Parameter(torch.zeros(out_features, b)))
-        self.blocks = [(s, min(s + skip, depth)) for s in range(0, depth, skip)] if skip else []
+        n_lin = depth + 1
+        self.blocks = [(s, min(s + skip, n_lin)) for s in range(0, n_lin, skip)] if skip else []
         self.proj = nn.ParameterDict()
         for s, e in self.blocks:
             if dims[s] != dims[e]:
@@ -133,19 +136,19 @@ class SubnetNeuron(NeuronFunction):
         return y if b is None else y + b
 
     def forward(self, x, exact=False):
-        h = x
-        starts = {s: e for s, e in self.blocks}
-        block_in, block_end, block_start = None, None, None
-        for i in range(self.depth):
+        ends = {e: s for s, e in self.blocks}
+        starts = {s for s, _ in self.blocks}
+        h, block_in = x, x
+        n_lin = len(self.weights)
+        for i in range(n_lin):
             if i in starts:
-                block_in, block_start, block_end = h, i, starts[i]
-            h = torch.relu(self._linear(h, self.weights[i], self.biases[i], exact))
-            if block_end is not None and i + 1 == block_end:
-                key = str(block_start)
-                res = self._linear(block_in, self.proj[key], None, exact) if key in self.proj else block_in
-                h = h + res
-                block_end = None
-        return self._linear(h, self.weights[-1], self.biases[-1], exact)[..., 0]
+                block_in = h
+            z = self._linear(h, self.weights[i], self.biases[i], exact)
+            if i + 1 in ends:
+                key = str(ends[i + 1])
+                z = z + (self._linear(block_in, self.proj[key], None, exact) if key in self.proj else block_in)
+            h = torch.relu(z) if i < n_lin - 1 else z
+        return h[..., 0]
 
     def extra_repr(self):
         return super().extra_repr() + f", width={self.width}, depth={self.depth}, skip={self.skip}"

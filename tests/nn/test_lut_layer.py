@@ -60,9 +60,11 @@ def test_monomial_count():
 
 
 def test_subnet_skip_structure():
-    n = SubnetNeuron(5, 3, width=8, depth=4, skip=2)
-    assert n.blocks == [(0, 2), (2, 4)]
-    assert list(n.proj.keys()) == ["0"]  # 3 -> 8 needs a projection, 8 -> 8 is the identity
+    n = SubnetNeuron(5, 3, width=8, depth=4, skip=2)  # 5 linear layers: 3->8->8->8->8->1
+    assert n.blocks == [(0, 2), (2, 4), (4, 5)]
+    assert sorted(n.proj.keys()) == ["0", "4"]  # 3 -> 8 and 8 -> 1 need projections, 8 -> 8 is the identity
+    neuralut = SubnetNeuron(5, 3, width=16, depth=3, skip=2)  # NeuraLUT: fc1..fc4, skips every 2
+    assert neuralut.blocks == [(0, 2), (2, 4)] and sorted(neuralut.proj.keys()) == ["0", "2"]
     x = torch.randn(7, 5, 3)
     torch.testing.assert_close(n(x, exact=True), n(x, exact=False), rtol=1e-5, atol=1e-5)
 

@@ -1,0 +1,107 @@
+"""The model zoo (``models/*.yaml``): every published architecture carries its source and published
+numbers, and builds into the shapes its paper describes."""
+from importlib import resources
+
+import pytest
+
+from lutnet.builder import build_model
+from lutnet.config import load_config, zoo_names
+
+N_IN = {"digits": 64, "mnist": 784, "jets": 16, "jets-synthetic": 16}
+
+# The published architectures (the small digits-s demo model is this project's own).
+PUBLISHED = [n for n in zoo_names() if n.split("-")[0] in ("logicnets", "polylut", "neuralut")]
+
+
+def _header(name):
+    text = (resources.files("models") / f"{name}.yaml").read_text()
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return lines
+
+
+def _net(name):
+    cfg = load_config(name)
+    return cfg, build_model(cfg.model, N_IN[cfg.data.name])
+
+
+def test_published_zoo_is_complete():
+    expected = {"logicnets-jsc-s", "logicnets-jsc-m", "logicnets-jsc-l", "polylut-jsc-m-lite",
+                "polylut-jsc-xl", "polylut-mnist-hdr", "neuralut-jsc-2l", "neuralut-jsc-5l",
+                "neuralut-mnist-hdr-5l"}
+    assert expected <= set(PUBLISHED)
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_header_names_source_and_published_numbers(name):
+    header = _header(name)
+    assert header, f"{name}.yaml has no header comment"
+    assert any(l.startswith("# Source:") for l in header), f"{name}.yaml: no '# Source:' line in the header"
+    assert any(l.startswith("# Published:") for l in header), f"{name}.yaml: no '# Published:' line in the header"
+
+
+def _shape(net):
+    return [(l.out_features, l.fan_in, l.output_info().bits, l.output_info().signed) for l in net.layers]
+
+
+def test_logicnets_jsc_m_shape():
+    cfg, net = _net("logicnets-jsc-m")
+    assert cfg.data.name == "jets" and net.in_features == 16
+    assert _shape(net) == [(64, 4, 3, False), (32, 4, 3, False), (32, 4, 3, False), (32, 4, 3, False),
+                           (5, 4, 3, True)]
+    assert net.layers[0].input_info().bits == 3
+    assert all(l.neuron.kind == "linear" for l in net.layers)
+
+
+def test_logicnets_jsc_s_and_l_shapes():
+    _, s = _net("logicnets-jsc-s")
+    assert _shape(s) == [(64, 3, 2, False), (32, 3, 2, False), (32, 3, 2, False), (32, 3, 2, False),
+                         (5, 3, 2, True)]
+    _, l = _net("logicnets-jsc-l")
+    assert _shape(l) == [(32, 3, 3, False), (64, 4, 3, False), (192, 4, 3, False), (192, 4, 3, False),
+                         (16, 4, 3, False), (5, 5, 7, True)]
+    assert l.layers[0].input_info().bits == 4
+
+
+def test_polylut_mnist_hdr_shape():
+    cfg, net = _net("polylut-mnist-hdr")
+    assert cfg.data.name == "mnist" and net.in_features == 784
+    assert [l.out_features for l in net.layers] == [256, 100, 100, 100, 100, 10]
+    assert all(l.fan_in == 6 for l in net.layers)
+    assert all(l.neuron.kind == "poly" and l.neuron.degree == 4 for l in net.layers)
+    assert all(l.output_info().bits == 2 for l in net.layers)
+    assert net.layers[0].input_info().bits == 2
+    assert net.layers[-1].output_info().signed and not net.layers[0].output_info().signed
+
+
+def test_polylut_jsc_shapes():
+    _, lite = _net("polylut-jsc-m-lite")
+    assert _shape(lite) == [(64, 4, 3, False), (32, 4, 3, False), (5, 4, 3, True)]
+    assert all(l.neuron.degree == 6 for l in lite.layers)
+    _, xl = _net("polylut-jsc-xl")
+    assert _shape(xl) == [(128, 2, 5, False), (64, 3, 5, False), (64, 3, 5, False), (64, 3, 5, False),
+                          (5, 3, 5, True)]
+    assert xl.layers[0].input_info().bits == 7
+    assert all(l.neuron.degree == 4 for l in xl.layers)
+
+
+def test_neuralut_shapes():
+    _, jsc2 = _net("neuralut-jsc-2l")
+    assert _shape(jsc2) == [(32, 3, 4, False), (5, 3, 4, True)]
+    assert jsc2.layers[0].input_info().bits == 4
+    _, jsc5 = _net("neuralut-jsc-5l")
+    assert _shape(jsc5) == [(128, 2, 4, False), (128, 3, 4, False), (128, 3, 4, False), (64, 3, 4, False),
+                            (5, 3, 4, True)]
+    assert jsc5.layers[0].input_info().bits == 7
+    _, hdr = _net("neuralut-mnist-hdr-5l")
+    assert [l.out_features for l in hdr.layers] == [256, 100, 100, 100, 10]
+    assert all(l.fan_in == 6 and l.output_info().bits == 2 for l in hdr.layers)
+    # Sub-networks: N = 8 (JSC-2L) or 16, four linear layers (three hidden + output), skips every 2.
+    for net, n in ((jsc2, 8), (jsc5, 16), (hdr, 16)):
+        for l in net.layers:
+            assert l.neuron.kind == "subnet"
+            assert (l.neuron.width, l.neuron.depth, l.neuron.skip) == (n, 3, 2)
+            assert len(l.neuron.weights) == 4
