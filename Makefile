@@ -3,41 +3,49 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-core
-TOOLS_STAMP := $(VENV)/.installed-tools
+CORE := $(VENV)/.installed-core
+FULL := $(VENV)/.installed-full
+TOOLS := $(VENV)/.installed-tools
 
-.PHONY: demo test test-all setup tools bench clean
+.PHONY: demo test test-all setup setup-full tools bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python requirements/core.txt pyproject.toml
+# Core: PyTorch/Brevitas training, LUT IR, Verilog (enough for `make demo`).
+$(CORE): $(BIN)/python requirements/core.txt pyproject.toml
 	$(BIN)/pip install -q -r requirements/core.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
+# Full: + hls4ml, TensorFlow/QKeras, ONNX (the whole test suite).
+$(FULL): $(CORE) requirements/full.txt
+	$(BIN)/pip install -q -r requirements/full.txt
+	touch $@
+
 # Simulators and synthesis from Debian packages (Verilator 5.006, Icarus 11, Yosys 0.23 on bookworm).
-$(TOOLS_STAMP):
+$(TOOLS):
 	@if ! command -v verilator >/dev/null || ! command -v iverilog >/dev/null || ! command -v yosys >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q verilator iverilog yosys; \
 	fi
 	@mkdir -p $(VENV) && touch $@
 
-setup: $(STAMP)
-tools: $(TOOLS_STAMP)
+setup: $(CORE)
+setup-full: $(FULL)
+tools: $(TOOLS)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/lutnet demo
 
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(FULL) $(TOOLS)
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP) $(TOOLS_STAMP)
+test-all: $(FULL) $(TOOLS)
 	$(BIN)/python -m pytest -q -m ""
 
-bench: $(STAMP)
+bench: $(CORE)
 	$(BIN)/python benchmarks/bench_tables.py
 
 clean:
