@@ -5,6 +5,11 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import torch  # noqa: E402
+
+# The test models are tiny: one intra-op thread is faster than two, and immune to oversubscription.
+torch.set_num_threads(1)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LUTNET_SHARED_DATA", REPO.parent / "shared" / "data"))
 

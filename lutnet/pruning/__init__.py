@@ -1,0 +1,19 @@
+"""FPGA resource-aware structured pruning (knapsack formulation) for lutnet and dense networks.
+
+* :mod:`.knapsack` — framework-neutral problem, exact DP / MILP solvers, greedy and brute force;
+* :mod:`.resources` — LUT cost of LUT neurons, hls4ml-style DSP/BRAM/LUT cost of dense layers;
+* :mod:`.lut_structures` — a LUT network's knapsack (per neuron: how many inputs to keep), numpy only;
+* :mod:`.importance` — magnitude (L1/L2) and Taylor (|w·grad|) importance of structures (PyTorch);
+* :mod:`.schedule` — constant and polynomial budget schedules;
+* :mod:`.torch_prune` — pruning loops for lutnet LUT networks and PyTorch/Brevitas dense MLPs;
+* :mod:`.keras_prune` — the same for lutnet.keras LUT layers and Keras/QKeras Dense (imports TensorFlow).
+"""
+from .errors import InfeasibleBudgetError, PruningError, UnknownResourceError
+from .knapsack import (KnapsackProblem, Solution, solve, solve_brute_force, solve_dp, solve_greedy,
+                       solve_milp)
+from .resources import DenseResourceModel, lut_cost_model, lut_neuron_cost
+from .schedule import ConstantSchedule, PolynomialSchedule
+
+__all__ = ["ConstantSchedule", "DenseResourceModel", "InfeasibleBudgetError", "KnapsackProblem",
+           "PolynomialSchedule", "PruningError", "Solution", "UnknownResourceError", "lut_cost_model",
+           "lut_neuron_cost", "solve", "solve_brute_force", "solve_dp", "solve_greedy", "solve_milp"]
