@@ -1,0 +1,87 @@
+// lutnet LUT-layer kernels for Vitis/Vivado HLS (header only, io_parallel).
+// Conventions of the LUT IR: a code travels as its bit pattern; a neuron's table address packs its
+// input 0 in the least significant bits.
+#ifndef LUTNET_LUT_H_
+#define LUTNET_LUT_H_
+
+#include "ap_int.h"
+
+namespace lutnet {
+
+// Base of the generated per-layer config structs (see parameters.h).
+struct lut_config {
+    static const unsigned n_in = 1;       // width of the input vector
+    static const unsigned n_out = 1;      // neurons
+    static const unsigned fan_in = 1;     // inputs per neuron (padded inputs have mask 0)
+    static const unsigned in_width = 1;   // bit width of the input code type
+    static const unsigned addr_bits = 1;  // widest table address
+    static const unsigned n_rows = 2;     // rows of every (padded) table = 2**addr_bits
+};
+
+// Table address type: exact width for synthesis; a native unsigned (same values) in C simulation,
+// where ap_uint arithmetic would make batched predictions ~10x slower.  Define LUTNET_SYNTH_TYPES
+// to simulate with the synthesis types.
+#if defined(__SYNTHESIS__) && !defined(LUTNET_SYNTH_TYPES)
+#define LUTNET_SYNTH_TYPES
+#endif
+template <unsigned A> struct lut_addr {
+#ifdef LUTNET_SYNTH_TYPES
+    typedef ap_uint<A> type;
+#else
+    typedef unsigned type;
+#endif
+};
+
+// One lookup per neuron: res[k] = tables[k][address(k)], with
+//   address(k) = OR_j ((pattern(data[index[k][j]]) & mask[k][j]) << shift[k][j]).
+// Each table is a const ROM; complete partitioning gives every neuron its own ROM, which the
+// storage binding maps to LUTs (distributed ROM = LUT logic).
+template <class data_T, class res_T, typename CONFIG_T, class table_T>
+void lut_layer(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
+               const table_T tables[CONFIG_T::n_out][CONFIG_T::n_rows]) {
+    #pragma HLS INLINE
+    #pragma HLS ARRAY_PARTITION variable=tables complete dim=1
+#ifdef __VITIS_HLS__
+    #pragma HLS BIND_STORAGE variable=tables type=rom_np impl=lutram
+#else
+    #pragma HLS RESOURCE variable=tables core=ROM_nP_LUTRAM
+#endif
+Neurons:
+    for (unsigned k = 0; k < CONFIG_T::n_out; k++) {
+        #pragma HLS UNROLL
+        typename lut_addr<CONFIG_T::addr_bits>::type addr = 0;
+    Inputs:
+        for (unsigned j = 0; j < CONFIG_T::fan_in; j++) {
+            #pragma HLS UNROLL
+            const unsigned c = k * CONFIG_T::fan_in + j;
+            const unsigned field = data[CONFIG_T::index[c]].to_uint() & CONFIG_T::mask[c];  // the input's bit pattern
+            addr |= (typename lut_addr<CONFIG_T::addr_bits>::type)(field << CONFIG_T::shift[c]);
+        }
+        res[k] = tables[k][addr];
+    }
+}
+
+struct argmax_config {
+    static const unsigned n_in = 1;
+};
+
+// Index of the first maximum code (the predicted class).
+template <class data_T, class res_T, typename CONFIG_T>
+void argmax(const data_T data[CONFIG_T::n_in], res_T res[1]) {
+    #pragma HLS INLINE
+    data_T best = data[0];
+    res_T arg = 0;
+ArgMax:
+    for (unsigned i = 1; i < CONFIG_T::n_in; i++) {
+        #pragma HLS UNROLL
+        if (data[i] > best) {
+            best = data[i];
+            arg = i;
+        }
+    }
+    res[0] = arg;
+}
+
+} // namespace lutnet
+
+#endif

@@ -1,0 +1,84 @@
+"""Config and function-call templates of the C++ (HLS) output: they fill the layer attributes
+``config_cpp`` and ``function_cpp`` that the writer pastes into parameters.h and the top function."""
+from __future__ import annotations
+
+import numpy as np
+from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
+
+from .layers import LUTArgmax, LUTDense
+
+
+def c_list(values) -> str:
+    return ', '.join(map(str, np.asarray(values).reshape(-1).tolist()))
+
+
+lut_config_template = """struct config{index} : lutnet::lut_config {{
+    static const unsigned n_in = {n_in};
+    static const unsigned n_out = {n_out};
+    static const unsigned fan_in = {fan_in};
+    static const unsigned in_width = {in_width};
+    static const unsigned addr_bits = {addr_width};
+    static const unsigned n_rows = {n_rows};
+    static const unsigned index[{n_conn}];
+    static const unsigned mask[{n_conn}];
+    static const unsigned shift[{n_conn}];
+}};
+const unsigned config{index}::index[{n_conn}] = {{{index_list}}};
+const unsigned config{index}::mask[{n_conn}] = {{{mask_list}}};
+const unsigned config{index}::shift[{n_conn}] = {{{shift_list}}};
+"""
+
+argmax_config_template = """struct config{index} : lutnet::argmax_config {{
+    static const unsigned n_in = {n_in};
+}};
+"""
+
+
+class LUTDenseConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(LUTDense)
+
+    def format(self, node):
+        lut = node.get_attr('lut')
+        params = self._default_config_params(node)
+        addr_width = max(1, node.get_attr('addr_bits'))
+        params.update(
+            in_width=node.get_input_variable().type.precision.width,
+            addr_width=addr_width,
+            n_rows=1 << addr_width,
+            n_conn=max(1, lut.indices.size),
+            index_list=c_list(np.where(lut.indices >= 0, lut.indices, 0)) or '0',
+            mask_list=c_list((np.left_shift(1, lut.in_bits) - 1)) or '0',
+            shift_list=c_list(lut.shifts()) or '0',
+        )
+        return lut_config_template.format(**params)
+
+
+class LUTDenseFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(LUTDense, include_header=['nnet_utils/lutnet_lut.h'])
+
+    def format(self, node):
+        p = self._default_function_params(node)
+        return (f"lutnet::lut_layer<{p['input_t']}, {p['output_t']}, {p['config']}>"
+                f"({p['input']}, {p['output']}, t{node.index});")
+
+
+class LUTArgmaxConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(LUTArgmax)
+
+    def format(self, node):
+        return argmax_config_template.format(**self._default_config_params(node))
+
+
+class LUTArgmaxFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(LUTArgmax, include_header=['nnet_utils/lutnet_lut.h'])
+
+    def format(self, node):
+        p = self._default_function_params(node)
+        return f"lutnet::argmax<{p['input_t']}, {p['output_t']}, {p['config']}>({p['input']}, {p['output']});"
+
+
+TEMPLATES = [LUTDenseConfigTemplate, LUTDenseFunctionTemplate, LUTArgmaxConfigTemplate, LUTArgmaxFunctionTemplate]

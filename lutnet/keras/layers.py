@@ -1,0 +1,184 @@
+"""QKeras LUT layers: the Keras counterpart of :class:`lutnet.nn.LUTLayer`.
+
+Neuron k of a :class:`LUTLayer` reads the ``fan_in`` inputs in row k of its ``connectivity`` weight
+(random with ``seed``, the same draw as the Brevitas layer, or given); ``input_mask`` (attribute ``prune_mask``) marks pruned
+inputs (read as 0).  Output: ``output_quantizer(batch_norm(neuron(input_quantizer(x)[conn])))``.
+Both quantizers are QKeras quantizers (see :mod:`lutnet.keras.quant`); every layer has an
+``input_quantizer`` (a layer fed by another LUT layer uses that layer's output quantizer, which
+leaves already-quantized values unchanged).
+
+In training the QKeras quantizers (straight-through) and batch statistics are used.  In inference
+(``training=False``: ``predict``, ``evaluate``, ``model(x)``) the layer computes on codes: the
+explicit code mapping of its input quantizer, dequantization ``(code - zero_point) * scale``, the
+neuron's exact path, batch norm element-wise in the PyTorch order, the output code mapping.  Table
+extraction (:func:`lutnet.keras.export.to_ir`) calls the same :meth:`LUTLayer.function_of_codes`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from . import quant as Q
+from .neurons import NeuronFn, exact_mul
+
+
+def random_connectivity(in_features: int, out_features: int, fan_in: int, seed: int) -> np.ndarray:
+    """The draw of :func:`lutnet.nn.random_connectivity` (same seed → same connectivity)."""
+    import torch  # lutnet's core dependency; the draw must be PyTorch's to match Brevitas models
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.argsort(torch.rand(out_features, in_features, generator=g), dim=1)[:, :fan_in].numpy()
+
+
+@tf.keras.utils.register_keras_serializable(package="lutnet")
+class LUTLayer(tf.keras.layers.Layer):
+    def __init__(self, units: int, fan_in: int, neuron: str = "linear", input_quantizer=None,
+                 output_quantizer="quantized_relu(2,0)", batch_norm: bool = True, bn_epsilon: float = 1e-5,
+                 bn_momentum: float = 0.1, connectivity=None, seed: int = 0, degree: int = 2,
+                 width: int = 16, depth: int = 2, skip: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.where = f"LUTLayer {self.name!r}"
+        if fan_in < 1:
+            raise ValueError(f"{self.where}: fan_in must be >= 1, got {fan_in}")
+        if input_quantizer is None:
+            raise ValueError(f"{self.where}: input_quantizer is required (a layer fed by another LUT layer "
+                             f"takes that layer's output_quantizer)")
+        self.units, self.fan_in, self.seed = int(units), int(fan_in), int(seed)
+        self.batch_norm, self.bn_epsilon, self.bn_momentum = bool(batch_norm), float(bn_epsilon), float(bn_momentum)
+        self.neuron = NeuronFn(neuron, self.units, self.fan_in, degree, width, depth, skip, self.where)
+        self.input_quantizer = Q.resolve(input_quantizer)
+        self.output_quantizer = Q.resolve(output_quantizer)
+        self.input_encoding = Q.quant_spec(self.input_quantizer, self.where + " input_quantizer")
+        self.output_encoding = Q.quant_spec(self.output_quantizer, self.where + " output_quantizer")
+        self._connectivity_arg = None if connectivity is None else np.asarray(connectivity, np.int64)
+
+    # ------------------------------------------------------------ weights
+    def _check_connectivity(self, conn, in_features):
+        if conn.shape != (self.units, self.fan_in):
+            raise ValueError(f"{self.where}: connectivity must have shape ({self.units}, {self.fan_in}); "
+                             f"got {tuple(conn.shape)}")
+        if conn.size and (conn.min() < 0 or conn.max() >= in_features):
+            raise ValueError(f"{self.where}: connectivity indices must lie in 0..{in_features - 1}")
+        if any(len(set(r)) != len(r) for r in conn.tolist()):
+            raise ValueError(f"{self.where}: a neuron lists the same input twice in connectivity")
+
+    def build(self, input_shape):
+        self.in_features = int(input_shape[-1])
+        if self.fan_in > self.in_features:
+            raise ValueError(f"{self.where}: fan_in={self.fan_in} is larger than in_features={self.in_features} "
+                             f"(the width of the previous layer); use fan_in <= {self.in_features}")
+        conn = self._connectivity_arg
+        if conn is None:
+            conn = random_connectivity(self.in_features, self.units, self.fan_in, self.seed)
+        self._check_connectivity(conn, self.in_features)
+        shape = (self.units, self.fan_in)
+        self.connectivity = self.add_weight("connectivity", shape, tf.int32, tf.constant_initializer(conn),
+                                            trainable=False)
+        self.prune_mask = self.add_weight("input_mask", shape, tf.float32, "ones", trainable=False)
+        self.w = {name: self.add_weight(name, shp, tf.float32, init)
+                  for name, shp, init in self.neuron.params(self.seed)}
+        if self.batch_norm:
+            u = (self.units,)
+            self.gamma = self.add_weight("gamma", u, tf.float32, "ones")
+            self.beta = self.add_weight("beta", u, tf.float32, "zeros")
+            self.moving_mean = self.add_weight("moving_mean", u, tf.float32, "zeros", trainable=False)
+            self.moving_variance = self.add_weight("moving_variance", u, tf.float32, "ones", trainable=False)
+        super().build(input_shape)
+
+    # ------------------------------------------------------------ the neuron function
+    def _bn_exact(self, y):
+        """Running-statistics batch norm in lutnet.nn's element-wise order.  ``divide_no_nan`` is an
+        exact division that Grappler leaves alone: in a ``tf.function`` it rewrites ``1 / sqrt(v)``
+        into an approximate ``Rsqrt`` (off by an ulp), which would break bit-exactness."""
+        std = tf.sqrt(self.moving_variance + tf.constant(self.bn_epsilon, tf.float32))
+        inv_std = tf.math.divide_no_nan(tf.constant(1.0, tf.float32), std)
+        # exact_mul: Grappler would reassociate ``(y - mean) * inv_std * gamma`` in a tf.function
+        return exact_mul(exact_mul(y - self.moving_mean, inv_std), self.gamma) + self.beta
+
+    def _bn_train(self, y):
+        mean = tf.reduce_mean(y, 0)
+        var = tf.reduce_mean(tf.square(y - mean), 0)
+        n = tf.cast(tf.shape(y)[0], tf.float32)
+        unbiased = var * n / tf.maximum(n - 1.0, 1.0)
+        m = self.bn_momentum
+        self.moving_mean.assign(self.moving_mean * (1.0 - m) + mean * m)
+        self.moving_variance.assign(self.moving_variance * (1.0 - m) + unbiased * m)
+        return (y - mean) / tf.sqrt(var + self.bn_epsilon) * self.gamma + self.beta
+
+    def function_of_codes(self, codes):
+        """Pre-quantization outputs (..., units) from input codes (..., units, F) or (..., 1, F), as
+        float32 integers: dequantize, zero pruned inputs, exact neuron path, batch norm."""
+        v = Q.to_values(codes, self.input_encoding)
+        v = tf.where(self.prune_mask > 0, v, tf.zeros_like(v))
+        y = self.neuron(v, self.w, exact=True)
+        return self._bn_exact(y) if self.batch_norm else y
+
+    def codes_of(self, codes):
+        """Output codes (float32 integers) from input codes (..., units|1, F)."""
+        return Q.to_codes(self.function_of_codes(codes), self.output_encoding)
+
+    def call(self, inputs, training=None):
+        inputs = tf.convert_to_tensor(inputs, tf.float32)
+        if training:
+            # forward: the quantizer; backward: identity (already-quantized codes from a previous
+            # LUT layer pass gradients through, as Brevitas QuantTensors do)
+            q = inputs + tf.stop_gradient(self.input_quantizer(inputs) - inputs)
+            v = tf.gather(q, self.connectivity, axis=1) * self.prune_mask
+            y = self.neuron(v, self.w, exact=False)
+            return self.output_quantizer(self._bn_train(y) if self.batch_norm else y)
+        codes = tf.gather(Q.to_codes(inputs, self.input_encoding), self.connectivity, axis=1)
+        return Q.to_values(self.codes_of(codes), self.output_encoding)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    # ------------------------------------------------------------ serialization
+    def get_config(self):
+        conn = self._connectivity_arg
+        cfg = super().get_config()
+        cfg.update(units=self.units, fan_in=self.fan_in, neuron=self.neuron.kind,
+                   input_quantizer=Q.serialize(self.input_quantizer),
+                   output_quantizer=Q.serialize(self.output_quantizer), batch_norm=self.batch_norm,
+                   bn_epsilon=self.bn_epsilon, bn_momentum=self.bn_momentum,
+                   connectivity=None if conn is None else conn.tolist(), seed=self.seed,
+                   degree=self.neuron.degree, width=self.neuron.width, depth=self.neuron.depth,
+                   skip=self.neuron.skip)
+        return cfg
+
+
+def custom_objects() -> dict:
+    """Objects to pass to ``tf.keras.models.load_model`` (the layer is also registered as
+    ``lutnet>LUTLayer``, so loading works without them)."""
+    import qkeras
+    return {"LUTLayer": LUTLayer, "quantized_bits": qkeras.quantized_bits, "quantized_relu": qkeras.quantized_relu}
+
+
+def lut_layers(model) -> list:
+    """The LUT layers of a Keras model in order; only an input layer may sit among them."""
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, LUTLayer):
+            layers.append(layer)
+        elif not isinstance(layer, tf.keras.layers.InputLayer):
+            raise TypeError(f"model {model.name!r}: layer {layer.name!r} is a {type(layer).__name__}; a LUT "
+                            f"network holds only lutnet.keras.LUTLayer layers")
+    if not layers:
+        raise ValueError(f"model {model.name!r} has no LUTLayer")
+    for prev, layer in zip(layers[:-1], layers[1:]):
+        if layer.input_encoding != prev.output_encoding:
+            raise ValueError(f"{layer.where}: input_quantizer {layer.input_quantizer} has another encoding than "
+                             f"the output_quantizer {prev.output_quantizer} of the previous layer {prev.name!r}")
+    return layers
+
+
+def input_codes(model, x) -> np.ndarray:
+    """The codes the first layer's input quantizer gives float inputs (int64)."""
+    spec = lut_layers(model)[0].input_encoding
+    return spec.to_codes(np.asarray(x, np.float32).reshape(len(x), -1))
+
+
+def output_codes(model, x, batch_size: int = 8192) -> np.ndarray:
+    """The last LUT layer's output codes (int64) for float inputs, in inference mode (eager calls)."""
+    spec = lut_layers(model)[-1].output_encoding
+    x = np.asarray(x, np.float32)
+    values = [model(x[i:i + batch_size], training=False).numpy() for i in range(0, len(x), batch_size)]
+    return spec.to_codes(np.concatenate(values)) if values else np.zeros((0, model.output_shape[-1]), np.int64)

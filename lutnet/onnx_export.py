@@ -1,0 +1,134 @@
+"""LUT IR → ONNX: a standard-ONNX graph that runs a LUT network anywhere ONNX runs.
+
+Each layer is the IR evaluator's address arithmetic written as ONNX operators, vectorized over
+samples, neurons and fan-in positions at once::
+
+    fields = Gather(codes, indices, axis=1)            (N, out, F)  padded inputs read input 0 ...
+    addr   = ReduceSum(BitwiseAnd(fields, mask) * 2**shift, axis=2)   ... and their mask is 0
+    codes' = Cast(Gather(tables, addr + offsets), int64)              flat tables, per-neuron offsets
+
+so variable per-neuron fan-in (``indices`` padded with -1, ``in_bits`` 0) needs no special case.
+``BitwiseAnd`` keeps the two's-complement bit pattern of signed codes, exactly as in
+:meth:`lutnet.ir.LayerIR.evaluate`.  The graph's input is ``codes`` (int64, the input quantizer's
+codes) or, with ``float_input=True``, ``x`` (float32, quantized in the graph with the IR's
+``QuantSpec`` formula).  Outputs: ``codes_out`` (int64), ``scores`` (float32, dequantized) and
+``prediction`` (int64, first index of the maximum code).
+
+Requires the ``onnx`` package (imported lazily); ``onnxruntime`` is needed only to run the result.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import OutputExistsError
+from .ir import NetworkIR
+
+OPSET = 18  # BitwiseAnd needs opset 18
+
+
+def _table_dtype(layer):
+    lo = int(np.where(layer.out_signed, -np.left_shift(1, layer.out_bits - 1), 0).min())
+    hi = int(np.left_shift(1, layer.out_bits).max())
+    for dt in (np.int8, np.int16, np.int32):
+        if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max:
+            return dt
+    return np.int64
+
+
+class _Graph:
+    """A tiny helper that names initializers and nodes uniquely."""
+
+    def __init__(self):
+        import onnx
+        from onnx import helper, numpy_helper
+        self.onnx, self.helper, self.numpy_helper = onnx, helper, numpy_helper
+        self.nodes, self.inits = [], []
+
+    def const(self, name, array):
+        self.inits.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def op(self, op_type, inputs, output, **attrs):
+        self.nodes.append(self.helper.make_node(op_type, inputs, [output], name=output, **attrs))
+        return output
+
+
+def _quantize(g: _Graph, x: str, q) -> str:
+    """``clip(round_half_even(x / scale + zero_point), code_min, code_max)`` in float32, then int64."""
+    y = g.op("Div", [x, g.const("in_scale", q.scale.astype(np.float32))], "in_div")
+    y = g.op("Add", [y, g.const("in_zero_point", q.zero_point.astype(np.float32))], "in_add")
+    y = g.op("Round", [y], "in_round")  # ONNX Round: half to even, as np.round and torch.round
+    y = g.op("Clip", [y, g.const("in_code_min", np.float32(q.code_min)),
+                      g.const("in_code_max", np.float32(q.code_max))], "in_clip")
+    return g.op("Cast", [y], "codes_in", to=g.onnx.TensorProto.INT64)
+
+
+def _layer(g: _Graph, li: int, layer, codes: str) -> str:
+    p = f"l{li}_"
+    idx = np.where(layer.indices >= 0, layer.indices, 0).astype(np.int64)
+    mask = (np.left_shift(1, layer.in_bits) - 1).astype(np.int64)       # 0 for padded inputs
+    weight = np.left_shift(1, layer.shifts()).astype(np.int64)          # 2**shift
+    fields = g.op("Gather", [codes, g.const(p + "indices", idx)], p + "fields", axis=1)
+    bits = g.op("BitwiseAnd", [fields, g.const(p + "mask", mask)], p + "patterns")
+    placed = g.op("Mul", [bits, g.const(p + "place", weight)], p + "placed")
+    addr = g.op("ReduceSum", [placed, g.const(p + "axis", np.array([2], np.int64))], p + "addr", keepdims=0)
+    row = g.op("Add", [addr, g.const(p + "offsets", layer.offsets[:-1].astype(np.int64))], p + "row")
+    tables = g.const(p + "tables", layer.tables.astype(_table_dtype(layer)))
+    out = g.op("Gather", [tables, row], p + "table_out", axis=0)
+    return g.op("Cast", [out], p + "codes", to=g.onnx.TensorProto.INT64)
+
+
+def to_onnx(ir: NetworkIR, float_input: bool = False, name: str | None = None):
+    """The ``onnx.ModelProto`` computing ``ir`` (see the module docstring for inputs/outputs)."""
+    ir.validate()
+    g = _Graph()
+    helper, TP = g.helper, g.onnx.TensorProto
+    if float_input:
+        graph_in = helper.make_tensor_value_info("x", TP.FLOAT, ["N", ir.n_inputs])
+        codes = _quantize(g, "x", ir.input_quant)
+    else:
+        graph_in = helper.make_tensor_value_info("codes", TP.INT64, ["N", ir.n_inputs])
+        codes = "codes"
+    for li, layer in enumerate(ir.layers):
+        codes = _layer(g, li, layer, codes)
+    oq = ir.output_quant
+    g.op("Identity", [codes], "codes_out")
+    centred = g.op("Sub", [g.op("Cast", [codes], "out_float", to=TP.FLOAT),
+                           g.const("out_zero_point", oq.zero_point.astype(np.float32))], "out_centred")
+    g.op("Mul", [centred, g.const("out_scale", oq.scale.astype(np.float32))], "scores")
+    g.op("ArgMax", [codes], "prediction", axis=1, keepdims=0, select_last_index=0)
+    n_out = ir.n_outputs
+    outputs = [helper.make_tensor_value_info("codes_out", TP.INT64, ["N", n_out]),
+               helper.make_tensor_value_info("scores", TP.FLOAT, ["N", n_out]),
+               helper.make_tensor_value_info("prediction", TP.INT64, ["N"])]
+    graph = helper.make_graph(g.nodes, name or str(ir.metadata.get("name", "lutnet")), [graph_in], outputs,
+                              initializer=g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="lutnet", doc_string="LUT network exported from the lutnet IR")
+    model.ir_version = 8  # readable by onnxruntime >= 1.14
+    g.onnx.checker.check_model(model)
+    return model
+
+
+def save_onnx(ir: NetworkIR, path, float_input: bool = False, overwrite: bool = False) -> Path:
+    """Write :func:`to_onnx` of ``ir`` to ``path``; an existing file is kept unless ``overwrite``."""
+    import onnx
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(to_onnx(ir, float_input=float_input), str(path))
+    return path
+
+
+def run_onnx(model, inputs: np.ndarray, output: str = "codes_out") -> np.ndarray:
+    """Run an exported model (ModelProto or path) in onnxruntime on codes (int64) or floats."""
+    import onnxruntime as ort
+    data = model if isinstance(model, (str, Path)) else model.SerializeToString()
+    sess = ort.InferenceSession(str(data) if isinstance(data, Path) else data,
+                                providers=["CPUExecutionProvider"])
+    feed_name = sess.get_inputs()[0].name
+    dtype = np.int64 if feed_name == "codes" else np.float32
+    return sess.run([output], {feed_name: np.asarray(inputs, dtype=dtype)})[0]

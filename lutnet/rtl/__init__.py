@@ -1,0 +1,16 @@
+"""LUT IR -> Verilog, bit-exact RTL simulation (Verilator, Icarus), lint, and build reports
+(fast estimator, Yosys open flow, Vivado when present).
+
+Public API (used by the hls4ml backend and the CLI):
+
+* ``write_verilog(ir, out_dir, *, pipeline=1, input_reg=False, output_reg=True, table_style="rom",
+  top="lutnet_top", overwrite=False) -> VerilogInfo``
+* ``simulate(ir, codes, *, simulator="verilator"|"icarus", work_dir=None, **emit_opts) -> ndarray``
+* ``lint(out_dir_or_info) -> LintResult``
+* ``build_report(ir | ir_file | verilog_dir, *, method="estimate"|"yosys"|"vivado", jobs=2,
+  cache_dir=None, ...) -> dict``, ``format_report(report) -> str``, ``write_report(report, out)``
+"""
+from .emit import VerilogInfo, latency_of, load_info, write_verilog  # noqa: F401
+from .lint import LintResult, lint  # noqa: F401
+from .report import build_report, format_report, write_report  # noqa: F401
+from .simulate import SimulationError, simulate, simulate_detailed  # noqa: F401

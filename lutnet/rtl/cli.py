@@ -1,0 +1,173 @@
+"""``lutnet verilog | simulate | build`` subcommands (registered by ``lutnet/cli.py``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _pipeline_arg(s: str):
+    if s in ("none", "off", "0"):
+        return 0
+    if s in ("layer", "every"):
+        return 1
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--pipeline takes none, layer or an integer k; got {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError("--pipeline must be >= 0")
+    return v
+
+
+def _add_emit_args(p):
+    p.add_argument("--pipeline", type=_pipeline_arg, default=1,
+                   help="registers after every k layers (k=1: every layer; none/0: combinational between "
+                        "layers) [1]")
+    p.add_argument("--input-reg", action="store_true", help="register the input bus")
+    p.add_argument("--no-output-reg", dest="output_reg", action="store_false",
+                   help="no register on the last layer's output")
+    p.add_argument("--table-style", choices=("rom", "case"), default="rom",
+                   help="tables as $readmemb ROM files (fast to compile/simulate) or case statements [rom]")
+    p.add_argument("--top", default="lutnet_top", help="top module name [lutnet_top]")
+
+
+def _emit_opts(a) -> dict:
+    return {"pipeline": a.pipeline, "input_reg": a.input_reg, "output_reg": a.output_reg,
+            "table_style": a.table_style, "top": a.top}
+
+
+def register(subparsers) -> None:
+    """Add ``verilog``, ``simulate`` and ``build`` to an argparse subparsers object."""
+    p = subparsers.add_parser("verilog", help="IR file -> Verilog directory",
+                              description="Emit the Verilog of a LUT IR file (one module per unique table, "
+                                          "per layer and a top; testbench and manifest).")
+    p.add_argument("ir", help="IR file (written by lutnet export / NetworkIR.save)")
+    p.add_argument("-o", "--out", required=True, help="output directory")
+    p.add_argument("--force", action="store_true", help="write into a directory holding other files")
+    p.add_argument("--lint", action="store_true", help="run verilator --lint-only -Wall afterwards")
+    _add_emit_args(p)
+    p.set_defaults(func=cmd_verilog)
+
+    p = subparsers.add_parser("simulate", help="simulate the RTL of an IR bit-exactly (Verilator/Icarus)",
+                              description="Simulate the emitted RTL on input codes (.npy, shape (N, n_inputs)) "
+                                          "and write the output codes (.npy), or check N random vectors "
+                                          "against the IR evaluator with --random N.")
+    p.add_argument("ir", help="IR file")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--codes", help="input codes .npy (N, n_inputs) int")
+    g.add_argument("--random", type=int, metavar="N", help="simulate N random vectors and compare with the IR")
+    p.add_argument("-o", "--out", help="output codes .npy (with --codes)")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--work-dir", help="simulator build cache [$LUTNET_CACHE_DIR/sim]")
+    p.add_argument("--seed", type=int, default=0)
+    _add_emit_args(p)
+    p.set_defaults(func=cmd_simulate)
+
+    p = subparsers.add_parser("build", help="resource/latency report (estimator, Yosys or Vivado)",
+                              description="Report LUTs (by size), MUXF7/F8, FFs, logic levels per layer, "
+                                          "latency and an Fmax estimate, as JSON plus a table.")
+    p.add_argument("source", help="IR file, or a directory written by `lutnet verilog`")
+    p.add_argument("--method", choices=("estimate", "yosys", "vivado"), default="estimate",
+                   help="estimate: milliseconds (calibrated model); yosys: Yosys 0.23 synth_xilinx per "
+                        "table, cached (truth for the open flow); vivado: needs vivado on PATH [estimate]")
+    p.add_argument("--jobs", type=int, default=2, help="parallel Yosys runs [2]")
+    p.add_argument("--cache-dir", help="Yosys result cache [$LUTNET_CACHE_DIR/yosys]")
+    p.add_argument("--out", help="report path prefix: writes <out>.json and <out>.txt")
+    p.add_argument("--care-codes", help="input codes .npy (e.g. training set): also report LUTs with "
+                                        "unseen table rows as don't-cares")
+    p.add_argument("--pipeline", type=_pipeline_arg, default=1)
+    p.add_argument("--input-reg", action="store_true")
+    p.add_argument("--no-output-reg", dest="output_reg", action="store_false")
+    p.add_argument("--part", default=None, help="Vivado part [xcvu9p-flgb2104-2-i]")
+    p.add_argument("--clock-ns", type=float, default=None, help="Vivado clock period [1.0]")
+    p.add_argument("--tcl-only", action="store_true",
+                   help="with --method vivado: write the design and TCL script to --out and stop")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_build)
+
+
+def _load_ir(path):
+    from ..ir import NetworkIR
+    return NetworkIR.load(path)
+
+
+def cmd_verilog(a) -> int:
+    from .emit import write_verilog
+    ir = _load_ir(a.ir)
+    info = write_verilog(ir, a.out, overwrite=a.force, **_emit_opts(a))
+    print(f"wrote {len(info.files)} Verilog files to {info.out_dir} (top {info.top}, latency "
+          f"{info.latency_cycles} cycles, x[{info.input_width - 1}:0], y[{info.output_width - 1}:0])")
+    if a.lint:
+        from .lint import lint
+        r = lint(info)
+        print("lint: clean" if r.ok else "lint:\n" + r.output)
+        return 0 if r.ok else 1
+    return 0
+
+
+def cmd_simulate(a) -> int:
+    from .simulate import compare, simulate_detailed
+    ir = _load_ir(a.ir)
+    if a.random is not None:
+        from ..random_ir import random_input_codes
+        codes = random_input_codes(ir, a.random, seed=a.seed)
+    else:
+        codes = np.load(a.codes)
+    res = simulate_detailed(ir, codes, simulator=a.simulator, work_dir=a.work_dir, **_emit_opts(a))
+    lat_ok = len(codes) == 0 or res.latency_observed == res.info.latency_cycles
+    print(f"{a.simulator}: {len(codes)} vectors, build {res.build_seconds:.1f} s"
+          f"{' (cached)' if res.cached else ''}, run {res.run_seconds:.2f} s, latency "
+          f"{res.latency_observed} cycles (design: {res.info.latency_cycles})")
+    if a.out:
+        np.save(a.out, res.outputs)
+        print(f"wrote {a.out}")
+    if a.random is not None or not a.out:
+        c = compare(ir, codes, res.outputs)
+        print(f"mismatches against the IR evaluator: {c['mismatches']} of {c['vectors']}")
+        return 0 if (c["mismatches"] == 0 and lat_ok) else 1
+    return 0 if lat_ok else 1
+
+
+def cmd_build(a) -> int:
+    from .report import build_report, format_report, write_report
+    if a.method == "vivado" and a.tcl_only:
+        from .emit import write_verilog
+        from .vivado import DEFAULT_CLOCK_NS, DEFAULT_PART, write_tcl
+        if not a.out:
+            print("--tcl-only needs --out DIR", file=sys.stderr)
+            return 2
+        info = write_verilog(_load_ir(a.source), a.out, pipeline=a.pipeline, input_reg=a.input_reg,
+                             output_reg=a.output_reg)
+        tcl = write_tcl(info, part=a.part or DEFAULT_PART, clock_ns=a.clock_ns or DEFAULT_CLOCK_NS)
+        print(f"wrote {tcl}; run: cd {info.out_dir} && vivado -mode batch -source {tcl.name}")
+        return 0
+    care = np.load(a.care_codes) if a.care_codes else None
+    rep = build_report(a.source, method=a.method, jobs=a.jobs, cache_dir=a.cache_dir, pipeline=a.pipeline,
+                       input_reg=a.input_reg, output_reg=a.output_reg, care_codes=care,
+                       progress=not a.quiet, part=a.part, clock_ns=a.clock_ns)
+    print(format_report(rep))
+    if a.out:
+        j, t = write_report(rep, a.out)
+        print(f"wrote {j} and {t}")
+    return 0
+
+
+def main(argv=None) -> int:  # standalone entry point: python -m lutnet.rtl.cli
+    from ..errors import LutnetError
+    ap = argparse.ArgumentParser(prog="lutnet-rtl")
+    sub = ap.add_subparsers(dest="command", required=True)
+    register(sub)
+    a = ap.parse_args(argv)
+    try:
+        return a.func(a)
+    except LutnetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""LUT IR -> Verilog.
+
+Layout of an emitted design (``write_verilog``), all module names prefixed with the top name:
+
+* ``<top>_t<i>``: one module per *unique* neuron table (neurons with identical tables and widths
+  share a module).  Address port ``a`` = ``{input F-1, ..., input 0}`` (input 0 in the LSBs, the IR's
+  convention), output ``y`` = the output code's bit pattern.  Table style ``"rom"`` reads
+  ``<top>_t<i>.mem`` with ``$readmemb`` (fast to compile and simulate); ``"case"`` writes a full case
+  statement (self-contained).  Both carry ``rom_style = "distributed"`` so vendors map tables to LUTs.
+* ``<top>_l<l>``: one module per layer instantiating its neurons.  Every module has its own file
+  ``<module>.v`` (Verilator's DECLFILENAME rule).
+* ``<top>``: the top (file ``<top>.v``) with ports ``clk, in_valid, x, out_valid, y``.  Input feature
+  ``k`` occupies ``x[k*b +: b]`` and output class ``k`` occupies ``y[k*bo +: bo]`` (bit patterns, two's
+  complement for signed codes).  Optional registers: on the input, after every ``pipeline`` layers and
+  on the output; ``in_valid`` travels with the data so ``out_valid`` marks results ``latency`` cycles
+  later.
+* ``<top>_tb.sv``: a file-driven testbench (see ``simulate.py``), ``lutnet_rtl.json``: the manifest
+  (files, port packing, latency, options).
+
+Tables are rendered in bulk with numpy (bit-character arrays joined with ``tobytes``); the Jinja2
+templates in ``firmware_templates/verilog`` only loop over neurons and layers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import OutputExistsError
+from ..ir import NetworkIR
+
+MANIFEST = "lutnet_rtl.json"
+TABLE_STYLES = ("rom", "case")
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------- templates
+def template_dir() -> Path:
+    import firmware_templates
+    return Path(firmware_templates.__file__).resolve().parent / "verilog"
+
+
+_ENV = None
+
+
+def render(_template: str, **kw) -> str:
+    """Render ``firmware_templates/verilog/<name>`` with Jinja2."""
+    global _ENV
+    if _ENV is None:
+        import jinja2
+        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
+                                  keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return _ENV.get_template(_template).render(**kw)
+
+
+# --------------------------------------------------------------------------- bulk formatting
+def bit_chars(values, width: int) -> np.ndarray:
+    """(N, width) uint8 array of ASCII '0'/'1', most significant bit first."""
+    v = np.asarray(values, dtype=np.int64).reshape(-1)
+    if width == 0:
+        return np.zeros((len(v), 0), np.uint8)
+    bits = (v[:, None] >> np.arange(width - 1, -1, -1, dtype=np.int64)) & 1
+    return (bits + 48).astype(np.uint8)
+
+
+def hex_chars(values, ndig: int) -> np.ndarray:
+    """(N, ndig) uint8 array of lowercase hex digits, most significant first."""
+    v = np.asarray(values, dtype=np.int64).reshape(-1)
+    nib = (v[:, None] >> (4 * np.arange(ndig - 1, -1, -1, dtype=np.int64))) & 15
+    return _HEX[nib]
+
+
+def join_columns(n: int, *parts) -> bytes:
+    """Concatenate constant byte strings and (n, w) uint8 arrays column-wise into n lines."""
+    cols = []
+    for p in parts:
+        if isinstance(p, (bytes, str)):
+            b = p.encode() if isinstance(p, str) else p
+            cols.append(np.broadcast_to(np.frombuffer(b, np.uint8), (n, len(b))))
+        else:
+            cols.append(np.asarray(p, np.uint8).reshape(n, -1))
+    return np.ascontiguousarray(np.concatenate(cols, axis=1)).tobytes()
+
+
+def pack_bits(patterns: np.ndarray, widths) -> np.ndarray:
+    """(N, n) bit patterns with per-column widths -> (N, W) 0/1 array, bit 0 (LSB) first."""
+    patterns = np.asarray(patterns, dtype=np.int64)
+    widths = np.asarray(widths, dtype=np.int64)
+    col = np.repeat(np.arange(len(widths)), widths)
+    pos = np.arange(int(widths.sum())) - np.repeat(np.cumsum(widths) - widths, widths)
+    return ((patterns[:, col] >> pos) & 1).astype(np.uint8)
+
+
+def bits_to_hex_lines(bits: np.ndarray) -> bytes:
+    """(N, W) LSB-first 0/1 array -> N lines of ceil(W/4) hex digits (MSB first)."""
+    n, w = bits.shape
+    ndig = max(1, -(-w // 4))
+    padded = np.zeros((n, ndig * 4), np.uint8)
+    padded[:, :w] = bits
+    nib = padded.reshape(n, ndig, 4) @ np.array([1, 2, 4, 8], np.uint8)
+    return join_columns(n, _HEX[nib[:, ::-1]], b"\n")
+
+
+def hex_lines_to_bits(data: bytes, w: int, n: int) -> np.ndarray:
+    """Inverse of ``bits_to_hex_lines``; raises ValueError on non-hex digits (x/z from a simulator)."""
+    ndig = max(1, -(-w // 4))
+    arr = np.frombuffer(data, np.uint8)
+    if arr.size < n * (ndig + 1):
+        raise ValueError(f"expected {n} lines of {ndig} hex digits, got {arr.size} bytes")
+    arr = arr[:n * (ndig + 1)].reshape(n, ndig + 1)[:, :ndig]
+    lut = np.full(256, 255, np.uint8)
+    lut[_HEX] = np.arange(16)
+    lut[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16)
+    nib = lut[arr]
+    if (nib == 255).any():
+        bad = int(np.argwhere((nib == 255).any(axis=1))[0, 0])
+        raise ValueError(f"simulator output line {bad} is not a hex number: "
+                         f"{arr[bad].tobytes().decode(errors='replace')!r} (x/z bits?)")
+    bits = ((nib[:, ::-1, None] >> np.arange(4, dtype=np.uint8)) & 1).reshape(n, ndig * 4)
+    return bits[:, :w]
+
+
+def unpack_bits(bits: np.ndarray, widths) -> np.ndarray:
+    """(N, W) LSB-first bits -> (N, n) patterns for per-column widths."""
+    widths = np.asarray(widths, dtype=np.int64)
+    col = np.repeat(np.arange(len(widths)), widths)
+    pos = np.arange(int(widths.sum())) - np.repeat(np.cumsum(widths) - widths, widths)
+    out = np.zeros((bits.shape[0], len(widths)), np.int64)
+    np.add.at(out.T, col, (bits.astype(np.int64) << pos).T)
+    return out
+
+
+# --------------------------------------------------------------------------- design description
+@dataclass
+class VerilogInfo:
+    """What ``write_verilog`` produced: the top module, its port packing and latency."""
+
+    top: str
+    out_dir: str
+    files: list            # Verilog/SystemVerilog design files, in compile order (relative names)
+    mem_files: list        # $readmemb table files (ROM style)
+    testbench: str         # testbench file name
+    latency_cycles: int
+    input_width: int
+    output_width: int
+    input_ports: list      # [{"feature": k, "lsb": .., "bits": .., "signed": ..}]
+    output_ports: list     # [{"class": k, "lsb": .., "bits": .., "signed": ..}]
+    pipeline: int
+    input_reg: bool
+    output_reg: bool
+    registered_layers: list  # layer indices followed by a register
+    table_style: str
+    n_table_modules: int
+    n_neurons: int
+    design_hash: str
+    options: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @property
+    def paths(self) -> list:
+        return [str(Path(self.out_dir) / f) for f in self.files]
+
+
+def _normalize_pipeline(pipeline) -> int:
+    if pipeline in (None, False, "none", "off", 0):
+        return 0
+    if pipeline in (True, "layer", "every"):
+        return 1
+    p = int(pipeline)
+    if p < 0:
+        raise ValueError(f"pipeline must be >= 0 (0 = no registers between layers); got {pipeline}")
+    return p
+
+
+def registered_layers(n_layers: int, pipeline, output_reg: bool) -> list:
+    """Indices of layers whose outputs are registered."""
+    p = _normalize_pipeline(pipeline)
+    regs = [i for i in range(n_layers - 1) if p and (i + 1) % p == 0]
+    if output_reg:
+        regs.append(n_layers - 1)
+    return regs
+
+
+def latency_of(n_layers: int, pipeline=1, input_reg=False, output_reg=True) -> int:
+    return int(bool(input_reg)) + len(registered_layers(n_layers, pipeline, output_reg))
+
+
+def table_key(table: np.ndarray, abits: int, obits: int) -> bytes:
+    t = np.ascontiguousarray(np.asarray(table, dtype=np.int64) & ((1 << obits) - 1))
+    return hashlib.sha256(f"{abits},{obits};".encode() + t.tobytes()).digest()
+
+
+def case_rows(table: np.ndarray, abits: int, obits: int) -> str:
+    """Case-statement lines ``<A>'h<addr>: t = <B>'b<value>;`` for every row, built in bulk."""
+    rows = len(table)
+    ndig = max(1, -(-abits // 4))
+    addr = hex_chars(np.arange(rows), ndig)
+    vals = bit_chars(np.asarray(table, np.int64) & ((1 << obits) - 1), obits)
+    return join_columns(rows, f"            {abits}'h", addr, b": t = ", f"{obits}'b", vals,
+                        b";\n").decode()
+
+
+def mem_text(table: np.ndarray, obits: int) -> bytes:
+    return join_columns(len(table), bit_chars(np.asarray(table, np.int64) & ((1 << obits) - 1), obits), b"\n")
+
+
+def _slice(bus: str, lo: int, bits: int) -> str:
+    return f"{bus}[{lo + bits - 1}:{lo}]" if bits > 1 else f"{bus}[{lo}]"
+
+
+def _check_dir(out_dir: Path, overwrite: bool) -> list:
+    """Refuse a directory holding files lutnet did not write (unless overwrite); return the names
+    listed in a previous manifest (ours to replace)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(f"{out_dir} exists and is not a directory")
+    if not out_dir.exists():
+        return []
+    ours = []
+    man = out_dir / MANIFEST
+    if man.is_file():
+        try:
+            m = json.loads(man.read_text())
+            ours = (list(m.get("files", [])) + list(m.get("mem_files", [])) + [m.get("testbench", "")]
+                    + [m.get("options", {}).get("ir_file", "")])
+        except (ValueError, OSError):
+            ours = []
+    present = {p.name for p in out_dir.iterdir()}
+    foreign = sorted(present - set(ours) - {MANIFEST})
+    if foreign and not overwrite:
+        raise OutputExistsError(
+            f"{out_dir} holds files lutnet did not write ({', '.join(foreign[:5])}"
+            f"{', ...' if len(foreign) > 5 else ''}); choose an empty or new directory, or pass "
+            f"overwrite=True (CLI: --force) to write into it anyway (other files are left untouched)")
+    return ours
+
+
+def write_verilog(ir: NetworkIR, out_dir, *, pipeline=1, input_reg: bool = False,
+                  output_reg: bool = True, table_style: str = "rom", top: str = "lutnet_top",
+                  overwrite: bool = False, testbench: bool = True, save_ir: bool = True) -> VerilogInfo:
+    """Emit the Verilog of ``ir`` into ``out_dir``; returns a ``VerilogInfo``.
+
+    ``pipeline``: 0/None = no registers between layers, k = a register after every k-th layer.
+    ``input_reg``/``output_reg``: registers on the input bus / the last layer's output.
+    ``table_style``: ``"rom"`` ($readmemb files) or ``"case"`` (case statements).
+    A directory holding files lutnet did not write is refused unless ``overwrite``; files that are
+    not lutnet's are never deleted.  With ``save_ir`` the IR is saved as ``<top>.lutir`` next to the
+    Verilog (``build_report(out_dir)`` reads it)."""
+    ir.validate()
+    if table_style not in TABLE_STYLES:
+        raise ValueError(f"table_style must be one of {TABLE_STYLES}; got {table_style!r}")
+    if not top.isidentifier():
+        raise ValueError(f"top module name {top!r} is not a Verilog identifier")
+    pipeline = _normalize_pipeline(pipeline)
+    out_dir = Path(out_dir)
+    old = _check_dir(out_dir, overwrite)
+
+    files: dict[str, bytes] = {}
+    mem_files = []
+    table_files = []
+    nL = len(ir.layers)
+    src_bits = np.full(ir.n_inputs, ir.input_quant.bits, np.int64)
+    src_signed = np.full(ir.n_inputs, ir.input_quant.signed)
+    in_ports = [{"feature": k, "lsb": int(k * ir.input_quant.bits), "bits": int(ir.input_quant.bits),
+                 "signed": bool(ir.input_quant.signed)} for k in range(ir.n_inputs)]
+    modules: dict[bytes, str] = {}
+    layer_modules = []
+    n_neurons = 0
+    for li, L in enumerate(ir.layers):
+        src_off = np.cumsum(src_bits) - src_bits
+        in_width = int(src_bits.sum())
+        out_bits = L.out_bits.astype(np.int64)
+        out_off = np.cumsum(out_bits) - out_bits
+        used = np.zeros(in_width, bool)
+        neurons = []
+        for k in range(L.out_features):
+            abits = int(L.address_bits[k])
+            obits = int(out_bits[k])
+            tab = L.table(k)
+            key = table_key(tab, abits, obits)
+            if key not in modules:
+                name = f"{top}_t{len(modules)}"
+                modules[key] = name
+                kw = dict(name=name, abits=abits, obits=obits, rows=len(tab), rom_style="distributed",
+                          const_bits=bit_chars(tab[:1], obits).tobytes().decode())
+                if table_style == "case" or abits == 0:
+                    text = render("neuron_case.v.j2", rows_text=case_rows(tab, abits, obits) if abits else "", **kw)
+                else:
+                    mem = f"{name}.mem"
+                    files[mem] = mem_text(tab, obits)
+                    mem_files.append(mem)
+                    text = render("neuron_rom.v.j2", mem_file=mem, mem_path=mem, **kw)
+                files[f"{name}.v"] = text.encode()
+                table_files.append(f"{name}.v")
+            parts = []
+            for j in range(L.indices.shape[1] - 1, -1, -1):  # input F-1 first: input 0 in the LSBs
+                s = int(L.indices[k, j])
+                if s < 0 or L.in_bits[k, j] == 0:
+                    continue
+                b = int(src_bits[s])
+                lo = int(src_off[s])
+                used[lo:lo + b] = True
+                parts.append(_slice("x", lo, b))
+            addr = ("{" + ", ".join(parts) + "}") if len(parts) > 1 else (parts[0] if parts else "")
+            neurons.append({"module": modules[key], "k": k, "addr": addr,
+                            "lo": int(out_off[k]), "hi": int(out_off[k] + obits - 1)})
+        n_neurons += L.out_features
+        lname = f"{top}_l{li}"
+        layer_modules.append((lname, int(out_bits.sum())))
+        text = render("layer.v.j2", name=lname, index=li, layer_name=L.name, kind=L.kind,
+                      n_neurons=L.out_features, in_width=in_width, out_width=int(out_bits.sum()),
+                      unused_in=bool((~used).any()), neurons=neurons)
+        files[f"{lname}.v"] = text.encode()
+        src_bits, src_signed = out_bits, L.out_signed
+    out_off = np.cumsum(src_bits) - src_bits
+    out_ports = [{"class": k, "lsb": int(out_off[k]), "bits": int(src_bits[k]),
+                  "signed": bool(src_signed[k])} for k in range(len(src_bits))]
+
+    regs = registered_layers(nL, pipeline, output_reg)
+    latency = int(bool(input_reg)) + len(regs)
+    in_width = ir.n_inputs * ir.input_quant.bits
+    stages = []
+    cur = "x"
+    if input_reg:
+        stages.append({"kind": "reg", "name": "x_q", "width": in_width, "src": "x"})
+        cur = "x_q"
+    for li, (lname, w) in enumerate(layer_modules):
+        stages.append({"kind": "layer", "name": f"l{li}_y", "width": w, "src": cur, "module": lname})
+        cur = f"l{li}_y"
+        if li in regs:
+            stages.append({"kind": "reg", "name": f"l{li}_q", "width": w, "src": cur})
+            cur = f"l{li}_q"
+    out_width = int(src_bits.sum())
+    files[f"{top}.v"] = render(
+        "top.v.j2", top=top, n_layers=nL, n_neurons=n_neurons, in_width=in_width, out_width=out_width,
+        in_bits=ir.input_quant.bits, in_uniform=True, out_bits=int(src_bits[0]),
+        out_uniform=bool((src_bits == src_bits[0]).all()), latency=latency, input_reg=input_reg,
+        reg_after=[str(r) for r in regs], stages=stages, last=cur).encode()
+    vfiles = table_files + [f"{n}.v" for n, _ in layer_modules] + [f"{top}.v"]
+    tb_name = f"{top}_tb.sv"
+    if testbench:
+        files[tb_name] = render("tb.sv.j2", top=top, latency=latency, in_width=in_width,
+                                out_width=out_width).encode()
+
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name] + b"\0")
+    info = VerilogInfo(top=top, out_dir=str(out_dir), files=vfiles, mem_files=mem_files,
+                       testbench=tb_name if testbench else "", latency_cycles=latency,
+                       input_width=in_width, output_width=out_width, input_ports=in_ports,
+                       output_ports=out_ports, pipeline=pipeline, input_reg=bool(input_reg),
+                       output_reg=bool(output_reg), registered_layers=regs, table_style=table_style,
+                       n_table_modules=len(modules), n_neurons=n_neurons, design_hash=h.hexdigest(),
+                       options={"ir_file": f"{top}.lutir" if save_ir else ""})
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in set(old) - set(files) - {"", f"{top}.lutir"}:  # files of our previous emission only
+        p = out_dir / stale
+        if p.is_file() and os.path.basename(stale) == stale:
+            p.unlink()
+    for name, data in files.items():
+        _write_atomic(out_dir / name, data)
+    if save_ir:
+        ir.save(out_dir / f"{top}.lutir", overwrite=True)
+    _write_atomic(out_dir / MANIFEST, json.dumps(info.to_json(), indent=1).encode())
+    return info
+
+
+def _write_atomic(path: Path, data: bytes):
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def load_info(out_dir) -> VerilogInfo:
+    """The ``VerilogInfo`` of a directory written by ``write_verilog``."""
+    m = json.loads((Path(out_dir) / MANIFEST).read_text())
+    m["out_dir"] = str(out_dir)
+    return VerilogInfo(**m)
+
+
+def pack_inputs(ir: NetworkIR, codes: np.ndarray) -> np.ndarray:
+    """(N, n_inputs) codes -> (N, W) LSB-first bit array of the x bus."""
+    b = ir.input_quant.bits
+    pat = np.bitwise_and(np.asarray(codes, np.int64), (1 << b) - 1)
+    return pack_bits(pat, np.full(ir.n_inputs, b))

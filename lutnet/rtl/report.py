@@ -1,0 +1,263 @@
+"""Build reports: LUTs (by size), MUXF7/F8, FFs, logic levels per layer, latency and an
+Fmax/latency estimate, from the fast estimator, Yosys (open flow) or Vivado, as JSON plus a table."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IRFormatError
+from ..ir import LayerIR, NetworkIR
+from . import emit, estimate
+
+METHODS = ("estimate", "yosys", "vivado")
+
+# Rough UltraScale+ (-2) delay model for the Fmax estimate: a LUT level including its routing,
+# a MUXF7/F8 hop, and the register overhead (clock-to-Q + setup + clock skew).
+T_LUT_NS = 0.45
+T_MUXF_NS = 0.10
+T_REG_NS = 0.30
+TIMING_MODEL = (f"estimate: per stage {T_REG_NS} ns + {T_LUT_NS} ns per LUT level + {T_MUXF_NS} ns per "
+                f"MUXF7/F8 level (UltraScale+ -2, routing averaged; not a timing analysis)")
+
+
+def _resolve(source):
+    """(ir, emit options) from a NetworkIR, an IR file, or a directory written by write_verilog."""
+    if isinstance(source, NetworkIR):
+        return source, {}
+    p = Path(source)
+    if p.is_dir():
+        mans = [p / emit.MANIFEST] if (p / emit.MANIFEST).is_file() else sorted(p.rglob(emit.MANIFEST))
+        if not mans:
+            raise IRFormatError(f"{p} holds no {emit.MANIFEST} (not a directory written by lutnet verilog)")
+        info = emit.load_info(mans[0].parent)
+        ir_file = mans[0].parent / info.options.get("ir_file", "")
+        if not info.options.get("ir_file") or not ir_file.is_file():
+            raise IRFormatError(f"{mans[0].parent} has no saved IR; pass the NetworkIR or its file")
+        return NetworkIR.load(ir_file), {"pipeline": info.pipeline, "input_reg": info.input_reg,
+                                         "output_reg": info.output_reg}
+    return NetworkIR.load(p), {}
+
+
+def _sum_stats(stats: list) -> dict:
+    luts = {f"LUT{i}": 0 for i in range(1, 7)}
+    for s in stats:
+        for k, v in s["luts_by_size"].items():
+            luts[k] += int(v)
+    return {"luts": int(sum(s["luts"] for s in stats)), "luts_by_size": luts,
+            "muxf7": int(sum(s["muxf7"] for s in stats)), "muxf8": int(sum(s["muxf8"] for s in stats)),
+            "lut_levels": int(max((s["lut_levels"] for s in stats), default=0)),
+            "logic_levels": int(max((s["logic_levels"] for s in stats), default=0))}
+
+
+def _neuron_stats(ir: NetworkIR, method: str, jobs: int, cache_dir, progress: bool) -> list:
+    if method == "estimate":
+        return estimate.estimate_network(ir)
+    from . import synth
+    flat = []
+    for L in ir.layers:
+        for k in range(L.out_features):
+            flat.append((L.table(k), int(L.address_bits[k]), int(L.out_bits[k])))
+    res = synth.synth_tables(flat, jobs=jobs, cache_dir=cache_dir, progress=progress)
+    out, i = [], 0
+    for L in ir.layers:
+        out.append(res[i:i + L.out_features])
+        i += L.out_features
+    return out
+
+
+def _stage_delays(layer_rows, regs, input_reg):
+    """Critical path of every register-to-register stage (ns) from per-layer levels."""
+    stages, cur = [], 0.0
+    for li, row in enumerate(layer_rows):
+        cur += T_LUT_NS * row["lut_levels"] + T_MUXF_NS * (row["logic_levels"] - row["lut_levels"])
+        if li in regs:
+            stages.append(cur)
+            cur = 0.0
+    if cur > 0 or not stages:
+        stages.append(cur)
+    return stages
+
+
+def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=None, pipeline=1,
+                 input_reg: bool = False, output_reg: bool = True, care_codes=None,
+                 progress: bool = True, part: str | None = None, clock_ns: float | None = None,
+                 work_dir=None) -> dict:
+    """Resource/timing report of a network: ``source`` is a NetworkIR, an IR file, or a directory
+    written by ``write_verilog`` (its pipeline options are used).
+
+    ``method``: ``"estimate"`` (milliseconds; calibrated against Yosys, error in the report),
+    ``"yosys"`` (Yosys 0.23 ``synth_xilinx`` per unique table, cached, ``jobs`` parallel runs) or
+    ``"vivado"`` (out-of-context synthesis + implementation; needs ``vivado`` on PATH).
+    ``care_codes``: input codes (e.g. the training set) whose unseen table rows may be don't-cares;
+    the report then also gives the LUTs with don't-cares filled (ReducedLUT idea)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    t0 = time.perf_counter()
+    ir, opts = _resolve(source)
+    ir.validate()
+    pipeline = opts.get("pipeline", pipeline)
+    input_reg = opts.get("input_reg", input_reg)
+    output_reg = opts.get("output_reg", output_reg)
+    if method == "vivado":
+        from . import vivado
+        return vivado.vivado_report(ir, pipeline=pipeline, input_reg=input_reg, output_reg=output_reg,
+                                    part=part or vivado.DEFAULT_PART, clock_ns=clock_ns or vivado.DEFAULT_CLOCK_NS,
+                                    work_dir=work_dir)
+    stats = _neuron_stats(ir, method, jobs, cache_dir, progress)
+    regs = emit.registered_layers(len(ir.layers), pipeline, output_reg)
+    latency = int(bool(input_reg)) + len(regs)
+    layers = []
+    ffs_total = ir.n_inputs * ir.input_quant.bits if input_reg else 0
+    for li, (L, st) in enumerate(zip(ir.layers, stats)):
+        row = {"layer": L.name, "kind": L.kind, "neurons": L.out_features,
+               "unique_tables": len({emit.table_key(L.table(k), int(L.address_bits[k]), int(L.out_bits[k]))
+                                     for k in range(L.out_features)}),
+               "address_bits": int(L.address_bits.max()) if L.out_features else 0,
+               "out_bits": int(L.out_bits.max()), "registered": li in regs}
+        row.update(_sum_stats(st))
+        row["ffs"] = int(L.out_bits.sum()) if li in regs else 0
+        row["lut_cost_logicnets"] = float(L.lut_cost())
+        if method == "yosys":
+            row["cached_tables"] = int(sum(1 for s in st if s.get("cached")))
+        ffs_total += row["ffs"]
+        layers.append(row)
+    ffs_total += latency  # the in_valid -> out_valid shift register
+    total = _sum_stats([{**r, "luts_by_size": r["luts_by_size"]} for r in layers])
+    total["ffs"] = ffs_total
+    total["lut_levels"] = int(sum(r["lut_levels"] for r in layers))
+    total["logic_levels"] = int(sum(r["logic_levels"] for r in layers))
+    delays = _stage_delays(layers, regs, input_reg)
+    crit = max(delays)
+    timing = {"model": TIMING_MODEL, "stage_delays_ns": [round(d + T_REG_NS, 3) for d in delays]}
+    if latency > 0:
+        period = crit + T_REG_NS
+        timing.update({"fmax_mhz_est": round(1000.0 / period, 1), "period_ns_est": round(period, 3),
+                       "latency_ns_est": round(latency * period, 3)})
+    else:
+        timing.update({"fmax_mhz_est": None, "period_ns_est": None,
+                       "latency_ns_est": round(sum(delays), 3)})
+    report = {
+        "network": ir.metadata.get("name", ""), "method": method,
+        "flow": _flow_description(method),
+        "layers": layers, "total": total,
+        "pipeline": {"latency_cycles": latency, "registered_layers": regs,
+                     "input_reg": bool(input_reg), "output_reg": bool(output_reg),
+                     "pipeline": emit._normalize_pipeline(pipeline)},
+        "timing": timing,
+        "seconds": None,
+    }
+    if method == "estimate":
+        report["estimator_error"] = dict(estimate.VALIDATION)
+    if care_codes is not None:
+        report["dont_care"] = _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total)
+    report["seconds"] = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _flow_description(method: str) -> str:
+    if method == "estimate":
+        return ("lutnet estimator (Shannon decomposition onto LUT6/MUXF7/MUXF8, calibrated against "
+                "Yosys 0.23 synth_xilinx; see estimator_error)")
+    from .synth import YOSYS_PINNED
+    from .tools import find_tool, tool_version
+    v = tool_version(find_tool("yosys"))
+    note = "" if f"Yosys {YOSYS_PINNED}" in v else f" (WARNING: lutnet's numbers are pinned to Yosys {YOSYS_PINNED})"
+    return (f"{v}: synth_xilinx -nobram -nolutram -nodsp -noiopad, one module per unique table, "
+            f"summed per neuron{note}")
+
+
+def dont_care_ir(ir: NetworkIR, care_codes) -> NetworkIR:
+    """A copy of ``ir`` whose table rows never addressed on ``care_codes`` are filled to shrink
+    logic (identical to ``ir`` on every input in ``care_codes``)."""
+    masks = estimate.care_masks(ir, care_codes)
+    layers = []
+    for L, m in zip(ir.layers, masks):
+        t = L.tables.astype(np.int64).copy()
+        for k in range(L.out_features):
+            s, e = L.offsets[k], L.offsets[k + 1]
+            t[s:e] = estimate.fill_dont_cares(t[s:e], m[s:e], int(L.address_bits[k]), int(L.out_bits[k]),
+                                              bool(L.out_signed[k]))
+        layers.append(LayerIR(L.name, L.indices, L.in_bits, L.in_signed, L.out_bits, L.out_signed, t,
+                              L.offsets, L.kind, dict(L.attrs, dont_cares_filled=True)))
+    return NetworkIR(ir.input_quant, ir.n_inputs, layers, ir.output_quant,
+                     dict(ir.metadata, dont_cares_filled=True)).validate()
+
+
+def _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total) -> dict:
+    care_codes = np.asarray(care_codes, np.int64)
+    dc = dont_care_ir(ir, care_codes)
+    same = bool(np.array_equal(dc.evaluate(care_codes), ir.evaluate(care_codes)))
+    masks = estimate.care_masks(ir, care_codes)
+    stats = _neuron_stats(dc, method, jobs, cache_dir, progress)
+    per_layer = [_sum_stats(s)["luts"] for s in stats]
+    return {"care_vectors": int(len(care_codes)),
+            "care_fraction": [round(float(m.mean()), 4) for m in masks],
+            "luts_without": total["luts"], "luts_with": int(sum(per_layer)),
+            "luts_with_per_layer": per_layer, "identical_on_care_set": same}
+
+
+def format_report(report: dict) -> str:
+    """A readable table of a build report."""
+    lines = []
+    lines.append(f"lutnet build report: {report.get('network', '')}  [method: {report['method']}]")
+    lines.append(f"flow: {report['flow']}")
+    hdr = ["layer", "kind", "neur", "uniq", "addr", "LUTs", "LUT6", "LUT5", "LUT<=4", "F7", "F8",
+           "FFs", "lvl", "reg"]
+    rows = []
+    for r in report["layers"]:
+        b = r["luts_by_size"]
+        rows.append([r["layer"], r["kind"] or "-", r["neurons"], r["unique_tables"], r["address_bits"], r["luts"],
+                     b["LUT6"], b["LUT5"], b["LUT1"] + b["LUT2"] + b["LUT3"] + b["LUT4"], r["muxf7"],
+                     r["muxf8"], r["ffs"], f"{r['lut_levels']}/{r['logic_levels']}",
+                     "yes" if r["registered"] else "no"])
+    t = report["total"]
+    b = t["luts_by_size"]
+    rows.append(["total", "", sum(r["neurons"] for r in report["layers"]), "", "", t["luts"], b["LUT6"],
+                 b["LUT5"], b["LUT1"] + b["LUT2"] + b["LUT3"] + b["LUT4"], t["muxf7"], t["muxf8"], t["ffs"],
+                 f"{t['lut_levels']}/{t['logic_levels']}", ""])
+    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
+    fmt = lambda row: "  ".join(str(x).rjust(w) if i > 1 else str(x).ljust(w)
+                                for i, (x, w) in enumerate(zip(row, widths)))
+    lines.append(fmt(hdr))
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [fmt(r) for r in rows[:-1]]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.append(fmt(rows[-1]))
+    lines.append("lvl = LUT levels / logic levels (LUT + MUXF7/F8) of the slowest neuron; total = sum over layers")
+    p, tm = report["pipeline"], report["timing"]
+    lines.append(f"latency: {p['latency_cycles']} cycle(s) (input reg: {'yes' if p['input_reg'] else 'no'}, "
+                 f"registers after layers {p['registered_layers'] or 'none'})")
+    if tm.get("fmax_mhz_est"):
+        lines.append(f"Fmax ~ {tm['fmax_mhz_est']} MHz, latency ~ {tm['latency_ns_est']} ns ({tm['model']})")
+    elif tm.get("latency_ns_est") is not None:
+        lines.append(f"combinational delay ~ {tm['latency_ns_est']} ns ({tm['model']})")
+    if "fmax_mhz" in tm:
+        lines.append(f"Vivado: Fmax {tm['fmax_mhz']} MHz, WNS {tm.get('wns_ns')} ns at {tm.get('clock_ns')} ns")
+    if report.get("estimator_error"):
+        e = report["estimator_error"]
+        lines.append(f"estimator error vs {e.get('reference', 'Yosys')}: mean |err| {e.get('mean_abs_rel_err_pct')}% per "
+                     f"neuron, max {e.get('max_abs_rel_err_pct')}%, network total {e.get('total_rel_err_pct')}% "
+                     f"({e.get('n_tables')} tables)")
+    if report.get("dont_care"):
+        d = report["dont_care"]
+        lines.append(f"don't-cares ({d['care_vectors']} care vectors): LUTs {d['luts_without']} -> {d['luts_with']} "
+                     f"(identical on the care set: {d['identical_on_care_set']})")
+    if report.get("seconds") is not None:
+        lines.append(f"report time: {report['seconds']} s")
+    return "\n".join(lines)
+
+
+def write_report(report: dict, out) -> tuple[Path, Path]:
+    """Write ``<out>.json`` and ``<out>.txt`` (``out`` without suffix, or a directory)."""
+    out = Path(out)
+    if out.is_dir() or str(out).endswith("/"):
+        out = out / "build_report"
+    out = out.with_suffix("") if out.suffix in (".json", ".txt") else out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    j, t = out.with_suffix(".json"), out.with_suffix(".txt")
+    j.write_text(json.dumps(report, indent=1))
+    t.write_text(format_report(report) + "\n")
+    return j, t

@@ -1,0 +1,167 @@
+"""Yosys open flow (tiny tables so Yosys is quick), caching, reports, Vivado TCL and parsing."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from lutnet.errors import ToolNotFoundError
+from lutnet.random_ir import random_network_ir
+from lutnet.rtl import synth
+from lutnet.rtl.emit import write_verilog
+from lutnet.rtl.report import build_report, format_report
+from lutnet.rtl.vivado import DEFAULT_PART, find_vivado, parse_timing, parse_utilization, write_tcl
+
+has_yosys = shutil.which("yosys") is not None
+needs_yosys = pytest.mark.skipif(not has_yosys, reason="yosys not installed (make tools)")
+
+
+def tiny_ir():  # 6-bit tables (fan-in 3 x 2 bits)
+    return random_network_ir(4, n_inputs=6, widths=(2, 1), fan_in=3, bits=2)
+
+
+def wide_tables():
+    rng = np.random.default_rng(0)
+    return [(rng.integers(0, 2, 256), 8, 1), (np.zeros(256, int), 8, 1), (np.array([3]), 0, 2)]
+
+
+@pytest.fixture(scope="module")
+def yosys_cache(tmp_path_factory):
+    """Cold Yosys runs (one per table, ~5 s each) over every table the tests below need."""
+    cache = tmp_path_factory.mktemp("ycache")
+    ir = tiny_ir()
+    tabs = [(L.table(k), int(L.address_bits[k]), int(L.out_bits[k]))
+            for L in ir.layers for k in range(L.out_features)]
+    res = synth.synth_tables(tabs + wide_tables(), jobs=2, cache_dir=cache, progress=False)
+    assert not any(r.get("cached") for r in res)
+    return cache, res
+
+
+@needs_yosys
+def test_yosys_wide_table_uses_muxf(yosys_cache):
+    res = yosys_cache[1][-3:]
+    assert res[0]["luts"] >= 4 and res[0]["muxf7"] >= 2 and res[0]["muxf8"] >= 1
+    assert res[0]["lut_levels"] == 1 and res[0]["logic_levels"] == 3
+    assert res[1]["luts"] == 0 and res[2]["luts"] == 0
+
+
+@needs_yosys
+def test_yosys_build_report_and_cache(yosys_cache):
+    cache, _ = yosys_cache
+    assert len(list(cache.glob("*.json"))) == 3 + 2  # constant (0-bit) tables are not synthesized
+    rep = build_report(tiny_ir(), method="yosys", jobs=2, cache_dir=cache, progress=False)
+    assert rep["method"] == "yosys" and "Yosys" in rep["flow"]
+    assert all(r["cached_tables"] == r["neurons"] for r in rep["layers"])
+    for row in rep["layers"]:
+        # a random 6-input, 2-output table: one LUT per output bit (LUT6 or smaller), 1 level
+        assert 1 <= row["luts"] <= 2 * row["neurons"]
+        assert row["lut_levels"] == 1 and row["muxf7"] == 0
+    assert rep["total"]["ffs"] == 2 * 2 + 1 * 2 + 2
+    assert "LUT6" in format_report(rep)
+
+
+def test_missing_yosys_names_install_step(monkeypatch, tmp_path):
+    monkeypatch.setenv("LUTNET_YOSYS", "/nonexistent/yosys")
+    with pytest.raises(ToolNotFoundError, match="make tools"):
+        build_report(tiny_ir(), method="yosys", cache_dir=tmp_path, progress=False)
+
+
+def test_report_from_verilog_dir(tmp_path):
+    ir = tiny_ir()
+    write_verilog(ir, tmp_path / "v", pipeline=0, input_reg=True, output_reg=False)
+    rep = build_report(tmp_path / "v")
+    assert rep["pipeline"]["latency_cycles"] == 1 and rep["pipeline"]["input_reg"]
+
+
+def test_vivado_tcl_generation(tmp_path):
+    info = write_verilog(tiny_ir(), tmp_path / "v", pipeline=1)
+    tcl = write_tcl(info, clock_ns=2.5).read_text()
+    assert f"set part {DEFAULT_PART}" in tcl and "xcvu9p-flgb2104-2-i" in tcl
+    assert "synth_design -top $top -part $part -mode out_of_context" in tcl
+    assert "create_clock -name clk -period $clock_ns" in tcl and "set clock_ns 2.500" in tcl
+    for f in info.files:
+        assert f"read_verilog {f}" in tcl
+    for m in info.mem_files:
+        assert f"add_files {m}" in tcl
+    assert "route_design" in tcl and "report_timing_summary" in tcl
+    comb = write_verilog(tiny_ir(), tmp_path / "c", pipeline=0, output_reg=False)
+    assert "set_max_delay" in write_tcl(comb, part="xc7a35tcpg236-1").read_text()
+    with pytest.raises(ValueError):
+        write_tcl(info, clock_ns=0)
+
+
+def test_vivado_missing_is_plain(monkeypatch, tmp_path):
+    monkeypatch.setenv("LUTNET_VIVADO", "/nonexistent/vivado")
+    with pytest.raises(ToolNotFoundError, match="Vivado is not on PATH") as e:
+        find_vivado()
+    assert "--method yosys" in str(e.value)
+    with pytest.raises(ToolNotFoundError):
+        build_report(tiny_ir(), method="vivado", work_dir=tmp_path)
+
+
+UTIL = """
++-------------------------+------+-------+-----------+-------+
+|        Site Type        | Used | Fixed | Available | Util% |
++-------------------------+------+-------+-----------+-------+
+| CLB LUTs*               | 1234 |     0 |   1182240 |  0.10 |
+|   LUT as Logic          | 1234 |     0 |   1182240 |  0.10 |
+| CLB Registers           |  500 |     0 |   2364480 |  0.02 |
+| F7 Muxes                |  300 |     0 |    591120 |  0.05 |
+| F8 Muxes                |  120 |     0 |    295560 |  0.04 |
++-------------------------+------+-------+-----------+-------+
++----------+------+---------------------+
+| Ref Name | Used | Functional Category |
++----------+------+---------------------+
+| LUT6     |  900 |                 CLB |
+| FDRE     |  500 |            Register |
+| LUT5     |  200 |                 CLB |
+| MUXF7    |  300 |                 CLB |
+| LUT3     |  134 |                 CLB |
++----------+------+---------------------+
+"""
+TIMING = """
+------------------------------------------------------------------------------------------------
+| Design Timing Summary
+| ---------------------
+------------------------------------------------------------------------------------------------
+
+    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)
+    -------      -------  ---------------------  -------------------      -------
+     -0.562     -120.100                    400                  500        0.030
+
+Slack (VIOLATED) :        -0.562ns  (required time - arrival time)
+  Data Path Delay:        1.437ns  (logic 0.431ns (29.993%)  route 1.006ns (70.007%))
+  Logic Levels:           5  (LUT6=2 MUXF7=1 MUXF8=1 LUT5=1)
+"""
+
+
+def test_vivado_report_parsing():
+    u = parse_utilization(UTIL)
+    assert u["luts"] == 1234 and u["ffs"] == 500 and u["muxf7"] == 300 and u["muxf8"] == 120
+    assert u["luts_by_size"]["LUT6"] == 900 and u["luts_by_size"]["LUT3"] == 134
+    t = parse_timing(TIMING, 1.0)
+    assert t["wns_ns"] == -0.562 and t["fmax_mhz"] == pytest.approx(1000 / 1.562, abs=0.1)
+    assert t["logic_levels"] == 5 and "MUXF8=1" in t["logic_levels_detail"]
+    assert t["data_path_ns"] == 1.437
+
+
+@pytest.mark.skipif(shutil.which("vivado") is None, reason="Vivado not on PATH")
+@pytest.mark.slow
+def test_vivado_run(tmp_path):
+    rep = build_report(tiny_ir(), method="vivado", work_dir=tmp_path)
+    assert rep["total"]["luts"] > 0 and rep["timing"].get("fmax_mhz")
+
+
+@needs_yosys
+@pytest.mark.slow
+def test_yosys_reproduces_stored_jscm_numbers(tmp_path):
+    """The stored Yosys 0.23 figures the estimator is validated against (tests/rtl/yosys_jscm.json)
+    are reproduced by this machine's Yosys (a different Yosys version may differ: pin 0.23)."""
+    from pathlib import Path
+    from lutnet.rtl.samples import trained_like_network_ir
+    d = json.loads(Path(__file__).with_name("yosys_jscm.json").read_text())
+    ir = trained_like_network_ir(0)
+    L = ir.layers[-1]  # the last 5 neurons
+    res = synth.synth_tables([(L.table(k), 12, 3) for k in range(5)], cache_dir=tmp_path, progress=False)
+    assert [r["luts"] for r in res] == d["luts"][-5:]
+    assert [r["lut_levels"] for r in res] == d["lut_levels"][-5:]
