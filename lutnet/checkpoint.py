@@ -1,15 +1,14 @@
 """Checkpoints: weights, connectivity (a buffer in the state dict) and the run config, in one file."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from .builder import build_model
 from .config import RunConfig, from_dict
-from .errors import LutnetError, OutputExistsError
+from ._files import atomic_write
+from .errors import LutnetError
 
 FORMAT = "lutnet-checkpoint"
 VERSION = 1
@@ -17,21 +16,9 @@ VERSION = 1
 
 def save_checkpoint(path, model, cfg: RunConfig, in_features: int, metrics: dict | None = None,
                     overwrite: bool = False) -> Path:
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
     blob = {"format": FORMAT, "version": VERSION, "config": cfg.to_dict(), "in_features": int(in_features),
             "state_dict": model.state_dict(), "metrics": dict(metrics or {})}
-    fd, tmp = tempfile.mkstemp(prefix=".lutnet-", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(blob, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(blob, tmp), overwrite)
 
 
 def load_checkpoint(path):

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import IRFormatError, OutputExistsError
+from ._files import atomic_write
+from .errors import IRFormatError
 
 FORMAT_NAME = "lutnet-ir"
 FORMAT_VERSION = 1
@@ -364,23 +363,14 @@ class NetworkIR:
     def save(self, path, overwrite: bool = False) -> Path:
         """Write the IR to ``path`` atomically; an existing file is kept unless ``overwrite``."""
         self.validate()
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
         arrays, header = self._arrays_and_header()
         header["checksum"] = self._checksum(header, arrays)
         blob = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".lutnet-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
                 np.savez_compressed(f, __header__=blob, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_write(path, write, overwrite)
 
     @classmethod
     def load(cls, path) -> "NetworkIR":
