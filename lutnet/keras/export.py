@@ -7,8 +7,6 @@ the very function the layer uses in inference (:meth:`LUTLayer.codes_of`).
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
-
 from ..errors import TableTooLargeError
 from ..ir import LayerIR, NetworkIR
 from .layers import LUTLayer, lut_layers
@@ -58,10 +56,11 @@ def extract_layer(layer: LUTLayer, li: int = 0, max_rows: int = DEFAULT_MAX_ROWS
     chunk = max(1, chunk_elems // max(1, out * width))
     dtype = np.int16 if dst.bits <= 15 else np.int32
     full = np.empty((out, n_rows), dtype)
+    params = layer.numpy_params()
     for r0 in range(0, n_rows, chunk):
         addr = np.arange(r0, min(r0 + chunk, n_rows))
-        codes = tf.constant(_fields(addr, fan_in, bits, src.signed)[:, None, :], tf.float32)
-        full[:, r0:r0 + len(addr)] = layer.codes_of(codes).numpy().astype(dtype).T
+        codes = _fields(addr, fan_in, bits, src.signed)[:, None, :].astype(np.float32)  # (rows, 1, F)
+        full[:, r0:r0 + len(addr)] = layer.codes_of(codes, params).astype(dtype).T
     if mask.all():
         flat, offsets = full.reshape(-1), np.arange(out + 1, dtype=np.int64) * n_rows
     else:

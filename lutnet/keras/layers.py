@@ -1,17 +1,20 @@
 """QKeras LUT layers: the Keras counterpart of :class:`lutnet.nn.LUTLayer`.
 
 Neuron k of a :class:`LUTLayer` reads the ``fan_in`` inputs in row k of its ``connectivity`` weight
-(random with ``seed``, the same draw as the Brevitas layer, or given); ``input_mask`` (attribute ``prune_mask``) marks pruned
-inputs (read as 0).  Output: ``output_quantizer(batch_norm(neuron(input_quantizer(x)[conn])))``.
-Both quantizers are QKeras quantizers (see :mod:`lutnet.keras.quant`); every layer has an
-``input_quantizer`` (a layer fed by another LUT layer uses that layer's output quantizer, which
-leaves already-quantized values unchanged).
+(random with ``seed``, the same draw as the Brevitas layer, or given); the ``input_mask`` weight
+(attribute ``prune_mask``) marks pruned inputs (read as 0).  Output:
+``output_quantizer(batch_norm(neuron(input_quantizer(x)[conn])))``.  Both quantizers are QKeras
+quantizers (see :mod:`lutnet.keras.quant`); every layer has an ``input_quantizer`` (a layer fed by
+another LUT layer uses that layer's output quantizer, which leaves quantized values unchanged).
 
 In training the QKeras quantizers (straight-through) and batch statistics are used.  In inference
 (``training=False``: ``predict``, ``evaluate``, ``model(x)``) the layer computes on codes: the
-explicit code mapping of its input quantizer, dequantization ``(code - zero_point) * scale``, the
-neuron's exact path, batch norm element-wise in the PyTorch order, the output code mapping.  Table
-extraction (:func:`lutnet.keras.export.to_ir`) calls the same :meth:`LUTLayer.function_of_codes`.
+explicit code mapping of its input quantizer, then, in numpy (``tf.numpy_function``, so that no
+graph optimizer reorders float operations), dequantization ``(code - zero_point) * scale``, the
+neuron's exact path, batch norm element-wise in the PyTorch order and the output code mapping.
+Table extraction (:func:`lutnet.keras.export.to_ir`) calls the same :meth:`LUTLayer.codes_of`.
+(The inference graph therefore calls Python: to run a trained network outside Python, export its
+tables, e.g. to ONNX with :mod:`lutnet.onnx_export`.)
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import quant as Q
-from .neurons import NeuronFn, exact_mul
+from .neurons import NeuronFn
 
 
 def random_connectivity(in_features: int, out_features: int, fan_in: int, seed: int) -> np.ndarray:
@@ -85,14 +88,10 @@ class LUTLayer(tf.keras.layers.Layer):
         super().build(input_shape)
 
     # ------------------------------------------------------------ the neuron function
-    def _bn_exact(self, y):
-        """Running-statistics batch norm in lutnet.nn's element-wise order.  ``divide_no_nan`` is an
-        exact division that Grappler leaves alone: in a ``tf.function`` it rewrites ``1 / sqrt(v)``
-        into an approximate ``Rsqrt`` (off by an ulp), which would break bit-exactness."""
-        std = tf.sqrt(self.moving_variance + tf.constant(self.bn_epsilon, tf.float32))
-        inv_std = tf.math.divide_no_nan(tf.constant(1.0, tf.float32), std)
-        # exact_mul: Grappler would reassociate ``(y - mean) * inv_std * gamma`` in a tf.function
-        return exact_mul(exact_mul(y - self.moving_mean, inv_std), self.gamma) + self.beta
+    def _bn_exact(self, y, p):
+        """Running-statistics batch norm in lutnet.nn's element-wise order (numpy float32)."""
+        inv_std = np.float32(1.0) / np.sqrt(p["moving_variance"] + np.float32(self.bn_epsilon))
+        return (y - p["moving_mean"]) * inv_std * p["gamma"] + p["beta"]
 
     def _bn_train(self, y):
         mean = tf.reduce_mean(y, 0)
@@ -104,17 +103,30 @@ class LUTLayer(tf.keras.layers.Layer):
         self.moving_variance.assign(self.moving_variance * (1.0 - m) + unbiased * m)
         return (y - mean) / tf.sqrt(var + self.bn_epsilon) * self.gamma + self.beta
 
-    def function_of_codes(self, codes):
-        """Pre-quantization outputs (..., units) from input codes (..., units, F) or (..., 1, F), as
-        float32 integers: dequantize, zero pruned inputs, exact neuron path, batch norm."""
-        v = Q.to_values(codes, self.input_encoding)
-        v = tf.where(self.prune_mask > 0, v, tf.zeros_like(v))
-        y = self.neuron(v, self.w, exact=True)
-        return self._bn_exact(y) if self.batch_norm else y
+    def numpy_params(self) -> dict:
+        """The current parameter values as numpy float32 arrays, by weight name."""
+        p = {name: w.numpy() for name, w in self.w.items()}
+        p["input_mask"] = self.prune_mask.numpy()
+        if self.batch_norm:
+            p.update(gamma=self.gamma.numpy(), beta=self.beta.numpy(), moving_mean=self.moving_mean.numpy(),
+                     moving_variance=self.moving_variance.numpy())
+        return p
 
-    def codes_of(self, codes):
-        """Output codes (float32 integers) from input codes (..., units|1, F)."""
-        return Q.to_codes(self.function_of_codes(codes), self.output_encoding)
+    def function_of_codes(self, codes, params: dict | None = None) -> np.ndarray:
+        """Pre-quantization outputs (..., units) from input codes (..., units, F) or (..., 1, F), in
+        numpy float32: dequantize, zero pruned inputs, exact neuron path, batch norm."""
+        p = self.numpy_params() if params is None else params
+        q = self.input_encoding
+        v = (np.asarray(codes, np.float32) - q.zero_point) * q.scale
+        mask = p["input_mask"] > 0
+        if not mask.all():
+            v = np.where(mask, v, np.float32(0))
+        y = self.neuron.exact(v, p)
+        return self._bn_exact(y, p) if self.batch_norm else y
+
+    def codes_of(self, codes, params: dict | None = None) -> np.ndarray:
+        """Output codes (float32 integers) from input codes (..., units|1, F): the inference path."""
+        return self.output_encoding.to_codes(self.function_of_codes(codes, params)).astype(np.float32)
 
     def call(self, inputs, training=None):
         inputs = tf.convert_to_tensor(inputs, tf.float32)
@@ -123,10 +135,12 @@ class LUTLayer(tf.keras.layers.Layer):
             # LUT layer pass gradients through, as Brevitas QuantTensors do)
             q = inputs + tf.stop_gradient(self.input_quantizer(inputs) - inputs)
             v = tf.gather(q, self.connectivity, axis=1) * self.prune_mask
-            y = self.neuron(v, self.w, exact=False)
+            y = self.neuron(v, self.w)
             return self.output_quantizer(self._bn_train(y) if self.batch_norm else y)
         codes = tf.gather(Q.to_codes(inputs, self.input_encoding), self.connectivity, axis=1)
-        return Q.to_values(self.codes_of(codes), self.output_encoding)
+        out = tf.numpy_function(self.codes_of, [codes], tf.float32, stateful=True)  # exact, in numpy
+        out.set_shape(codes.shape[:-1])
+        return Q.to_values(out, self.output_encoding)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -1,9 +1,15 @@
-"""Neuron functions of the Keras LUT layer, in TensorFlow, mirroring :mod:`lutnet.nn.neurons`.
+"""Neuron functions of the Keras LUT layer, mirroring :mod:`lutnet.nn.neurons`.
 
-Same kinds (``linear``, ``poly``, ``subnet``), same parameter shapes and names, and the same two
-paths: ``exact=True`` uses only element-wise float32 multiplies and adds (and ReLU) in the very
-order of the PyTorch neurons, so a Keras and a Brevitas layer with the same parameters compute the
-same IEEE-754 values and hence the same tables; ``exact=False`` (training) uses fused reductions.
+Same kinds (``linear``, ``poly``, ``subnet``), same parameter shapes and names, and two paths:
+
+* :meth:`NeuronFn.exact` (inference and table extraction) is **numpy**: only element-wise float32
+  multiplies and adds (and ReLU) in the very order of the PyTorch neurons' exact path, so a Keras
+  and a Brevitas layer with the same parameters compute the same IEEE-754 values and hence the same
+  tables.  It is numpy, not TensorFlow, because inside a ``tf.function`` (``predict``,
+  ``evaluate``) Grappler's arithmetic optimizer reassociates chains of element-wise ops (e.g.
+  ``(a * b) * w`` → ``a * (b * w)``, ``1 / sqrt(v)`` → ``rsqrt(v)``) and changes last bits;
+* :meth:`NeuronFn.__call__` (training) is TensorFlow with fused reductions.
+
 Inputs ``x`` have shape ``(..., out, F)`` (or ``(..., 1, F)``); results ``(..., out)``.
 """
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import tensorflow as tf
 
 KINDS = ("linear", "poly", "subnet")
@@ -21,19 +28,12 @@ def monomials(fan_in: int, degree: int) -> list[tuple[int, ...]]:
     return [m for d in range(1, degree + 1) for m in itertools.combinations_with_replacement(range(fan_in), d)]
 
 
-def exact_mul(x, y):
-    """``x * y`` as one IEEE multiply that Grappler cannot reassociate.  In a ``tf.function``
-    (``predict``, ``evaluate``) Grappler's arithmetic optimizer rewrites chains of ``Mul`` with
-    broadcast operands, ``(a * b) * w`` → ``a * (b * w)``, changing the last bit; ``MulNoNan``
-    is not part of such chains.  It equals ``x * y`` except ``x * 0`` → ``+0`` (not ``-0``): the sign
-    of a zero never changes a later non-zero sum or a code."""
-    return tf.math.multiply_no_nan(x, y)
-
-
 def _sum_products(terms, weight):
-    acc = exact_mul(terms[0], weight[..., 0])
+    """``sum_j terms[j] * weight[..., j]`` accumulated left to right (numpy, float32)."""
+    w = np.ascontiguousarray(np.moveaxis(weight, -1, 0))
+    acc = terms[0] * w[0]
     for j in range(1, len(terms)):
-        acc = acc + exact_mul(terms[j], weight[..., j])
+        acc = acc + terms[j] * w[j]
     return acc
 
 
@@ -87,40 +87,51 @@ class NeuronFn:
     def _features(self, x):
         cache, out = {}, []
         for m in self.terms:
-            v = x[..., m[0]] if len(m) == 1 else exact_mul(cache[m[:-1]], x[..., m[-1]])
+            v = x[..., m[0]] if len(m) == 1 else cache[m[:-1]] * x[..., m[-1]]
             cache[m] = v
             out.append(v)
         return out
 
     @staticmethod
-    def _linear(h, w, b, exact):
-        if exact:  # h (..., out, a), w (out, a, b): accumulate over a in order
-            acc = exact_mul(h[..., 0:1], w[:, 0, :])
-            for i in range(1, w.shape[1]):
-                acc = acc + exact_mul(h[..., i:i + 1], w[:, i, :])
-            return acc if b is None else acc + b
+    def _linear_exact(h, w, b):
+        """h (..., out, a), w (out, a, b): accumulate over a in order (numpy)."""
+        wt = np.ascontiguousarray(np.swapaxes(w, 0, 1))  # (a, out, b)
+        acc = h[..., 0:1] * wt[0]
+        for i in range(1, w.shape[1]):
+            acc = acc + h[..., i:i + 1] * wt[i]
+        return acc if b is None else acc + b
+
+    @staticmethod
+    def _linear(h, w, b):
         y = tf.einsum("...oa,oab->...ob", h, w)
         return y if b is None else y + b
 
-    def __call__(self, x, w: dict, exact: bool):
-        if self.kind == "linear":
-            if exact:
-                return _sum_products([x[..., j] for j in range(self.fan_in)], w["weight"]) + w["bias"]
-            return tf.reduce_sum(x * w["weight"], -1) + w["bias"]
-        if self.kind == "poly":
-            feats = self._features(x)
-            if exact:
-                return _sum_products(feats, w["weight"]) + w["bias"]
-            return tf.reduce_sum(tf.stack(feats, -1) * w["weight"], -1) + w["bias"]
+    def _subnet(self, x, w, linear, relu):
         ends = {e: s for s, e in self.blocks}
         starts = {s for s, _ in self.blocks}
         h, block_in, n_lin = x, x, self.depth + 1
         for i in range(n_lin):  # a block's input joins the pre-activation of its last layer (NeuraLUT)
             if i in starts:
                 block_in = h
-            z = self._linear(h, w[f"weights_{i}"], w[f"biases_{i}"], exact)
+            z = linear(h, w[f"weights_{i}"], w[f"biases_{i}"])
             if i + 1 in ends:
                 key = f"proj_{ends[i + 1]}"
-                z = z + (self._linear(block_in, w[key], None, exact) if key in w else block_in)
-            h = tf.nn.relu(z) if i < n_lin - 1 else z
+                z = z + (linear(block_in, w[key], None) if key in w else block_in)
+            h = relu(z) if i < n_lin - 1 else z
         return h[..., 0]
+
+    def exact(self, x: np.ndarray, w: dict) -> np.ndarray:
+        """The batch-invariant path in numpy float32 (``w``: parameter name → numpy array)."""
+        if self.kind == "linear":
+            return _sum_products([x[..., j] for j in range(self.fan_in)], w["weight"]) + w["bias"]
+        if self.kind == "poly":
+            return _sum_products(self._features(x), w["weight"]) + w["bias"]
+        return self._subnet(x, w, self._linear_exact, lambda z: np.maximum(z, np.float32(0)))
+
+    def __call__(self, x, w: dict):
+        """The training path in TensorFlow."""
+        if self.kind == "linear":
+            return tf.reduce_sum(x * w["weight"], -1) + w["bias"]
+        if self.kind == "poly":
+            return tf.reduce_sum(tf.stack(self._features(x), -1) * w["weight"], -1) + w["bias"]
+        return self._subnet(x, w, self._linear, tf.nn.relu)

@@ -48,13 +48,10 @@ def serialize(quantizer):
     return {"class_name": type(quantizer).__name__, "config": quantizer.get_config()}
 
 
-def _one_int(v, what):
-    if isinstance(v, tf.Variable):
-        v = v.numpy()
-    v = np.asarray(v)
-    if v.size != 1 or float(v) != int(v):
-        raise ValueError(what)
-    return int(v)
+def _one_int(v) -> int | None:
+    """``v`` (int, array or tf.Variable) as one Python int, or None if it is not one integer."""
+    v = np.asarray(v.numpy() if isinstance(v, tf.Variable) else v)
+    return int(v) if v.size == 1 and float(v) == int(v) else None
 
 
 def quant_spec(quantizer, where: str) -> QuantSpec:
@@ -87,9 +84,8 @@ def quant_spec(quantizer, where: str) -> QuantSpec:
         fail("use_stochastic_rounding makes codes random")
     if float(np.asarray(q.qnoise_factor)) != 1.0:
         fail(f"qnoise_factor={float(np.asarray(q.qnoise_factor))} mixes float and quantized values")
-    try:
-        integer = _one_int(q.integer, "")
-    except ValueError:
+    integer = _one_int(q.integer)
+    if integer is None:
         fail(f"integer={q.integer!r} must be one integer")
     scale = np.float32(2.0) ** np.float32(integer - unsigned_bits)
     return QuantSpec(int(q.bits), signed, scale, np.float32(0.0), lo, hi)
@@ -102,8 +98,7 @@ def to_codes(x, spec: QuantSpec):
 
 
 def to_values(codes, spec: QuantSpec):
-    return tf.math.multiply_no_nan(codes - tf.constant(spec.zero_point, tf.float32),
-                                   tf.constant(spec.scale, tf.float32))  # see neurons.exact_mul
+    return (codes - tf.constant(spec.zero_point, tf.float32)) * tf.constant(spec.scale, tf.float32)
 
 
 def quantizer_for(spec: QuantSpec):

@@ -66,6 +66,35 @@ def test_keras_model_matches_its_tables(kind, opts):
                                         "code_min": -4, "code_max": 3}
 
 
+QUANTIZER_SETS = [  # (input, hidden, output)
+    ("quantized_bits(4,1,alpha=1)", "quantized_relu(3,0)", "quantized_bits(8,2,alpha=1)"),
+    ("quantized_relu(2,1)", "quantized_bits(3,0,symmetric=1,alpha=1)", "quantized_bits(6,3,keep_negative=False)"),
+    ("quantized_bits(2,0,alpha=1)", "quantized_bits(2,0,keep_negative=False)", "quantized_relu(7,1)"),
+]
+
+
+@pytest.mark.parametrize("quantizers", QUANTIZER_SETS, ids=["bits-relu-bits", "relu-sym-unsigned", "bits-unsigned-relu"])
+@pytest.mark.parametrize("kind,opts", KINDS, ids=[k for k, _ in KINDS])
+def test_random_models_bit_exact_in_graph_and_eager_mode(kind, opts, quantizers):
+    """Untrained models with random batch norm; ``predict`` runs the inference path inside a
+    tf.function (where Grappler rewrites float arithmetic), ``output_codes`` eagerly."""
+    rng = np.random.default_rng(3)
+    model = make_model(kind, opts, *quantizers)
+    for layer in model.layers:
+        u = layer.units
+        layer.moving_mean.assign(rng.normal(0, 0.3, u))
+        layer.moving_variance.assign(rng.uniform(0.01, 3, u))
+        layer.gamma.assign(rng.normal(1, 0.5, u))
+        layer.beta.assign(rng.normal(0, 0.3, u))
+    X, _ = data(20000, seed=1)
+    ir = to_ir(model)
+    want = ir.evaluate(input_codes(model, X))
+    graph = model.layers[-1].output_encoding.to_codes(model.predict(X, batch_size=4096, verbose=0))
+    np.testing.assert_array_equal(graph, want)
+    np.testing.assert_array_equal(output_codes(model, X), want)
+    assert len(np.unique(want)) > 2
+
+
 def test_mnist_10k_bit_exact(mnist_dir):
     from lutnet.data import load_dataset
     ds = load_dataset("mnist", path=mnist_dir)
@@ -80,7 +109,7 @@ def test_mnist_10k_bit_exact(mnist_dir):
     assert_bit_exact(model, ds.X_test)
 
 
-@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ""], ids=["keras", "h5", "savedmodel"])
 def test_save_load_round_trip_keeps_tables(tmp_path, suffix):
     X, y = data(1000)
     model = train_briefly(make_model("subnet", {"width": 4, "depth": 2, "skip": 1}), X, y, epochs=1)
@@ -106,6 +135,11 @@ def test_connectivity_is_the_brevitas_draw_and_is_validated():
     bad = LUTLayer(2, 2, input_quantizer="quantized_relu(2,0)", connectivity=[[0, 0], [1, 2]], name="dup")
     with pytest.raises(ValueError, match="LUTLayer 'dup': a neuron lists the same input twice in connectivity"):
         bad.build((None, 4))
+    with pytest.raises(ValueError, match=r"^LUTLayer 'first': input_quantizer is required \(a layer fed by another "
+                                         r"LUT layer takes that layer's output_quantizer\)$"):
+        LUTLayer(2, 2, name="first")
+    with pytest.raises(ValueError, match="LUTLayer 'odd': unknown neuron kind 'conv'; known kinds: linear, poly, subnet"):
+        LUTLayer(2, 2, "conv", input_quantizer="quantized_relu(2,0)", name="odd")
     with pytest.raises(ValueError, match=r"LUTLayer 'wide': fan_in=5 is larger than in_features=4"):
         LUTLayer(2, 5, input_quantizer="quantized_relu(2,0)", name="wide").build((None, 4))
 
