@@ -30,18 +30,41 @@ def format_table(rows: list[dict], columns=None) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(b) for b in body])
 
 
-def cmd_train(args):
+def _framework(name):
+    """(build_model, fit, accuracy, save_checkpoint, checkpoint file name) of a framework."""
+    if name == "keras":
+        from .keras.builder import build_keras_model
+        from .keras.checkpoint import save_checkpoint
+        from .keras.train import accuracy, fit
+        return build_keras_model, fit, accuracy, save_checkpoint, "checkpoint_keras"
     from .builder import build_model
     from .checkpoint import save_checkpoint
-    from .config import load_config
     from .train import accuracy, fit
+    return build_model, fit, accuracy, save_checkpoint, "checkpoint.pt"
+
+
+def _load_any_checkpoint(path):
+    """(model, config, metrics, to_ir) for a PyTorch (file) or Keras (directory) checkpoint."""
+    if Path(path).is_dir():
+        from .keras import to_ir
+        from .keras.checkpoint import load_checkpoint
+    else:
+        from .checkpoint import load_checkpoint
+        from .export import to_ir
+    model, cfg, metrics = load_checkpoint(path)
+    return model, cfg, metrics, to_ir
+
+
+def cmd_train(args):
+    from .config import load_config
+    build_model, fit, accuracy, save_checkpoint, ckpt_name = _framework(args.framework)
     cfg = load_config(args.config)
     if args.epochs is not None:
         cfg.train.epochs = args.epochs
     if args.data_path:
         cfg.data.path = args.data_path
     out = Path(args.out or f"runs/{cfg.name}")
-    ckpt = out / "checkpoint.pt"
+    ckpt = out / ckpt_name
     if ckpt.exists() and not args.force:
         raise LutnetError(f"{ckpt} exists; pass --force to replace it or choose another --out")
     ds = _load_data(cfg, args.limit)
@@ -56,10 +79,9 @@ def cmd_train(args):
 
 
 def cmd_export(args):
-    from .checkpoint import load_checkpoint
-    from .export import to_ir
-    model, cfg, _ = load_checkpoint(args.checkpoint)
-    ir = to_ir(model, max_rows=args.max_rows, progress=not args.quiet, metadata={"name": cfg.name})
+    model, cfg, _, to_ir = _load_any_checkpoint(args.checkpoint)
+    kwargs = {"progress": not args.quiet} if to_ir.__module__ == "lutnet.export" else {}
+    ir = to_ir(model, max_rows=args.max_rows, metadata={"name": cfg.name}, **kwargs)
     ir.save(args.output, overwrite=args.force)
     print(format_table(ir.summary()))
     print(f"IR written to {args.output}")
@@ -68,12 +90,10 @@ def cmd_export(args):
 def cmd_verify(args):
     import numpy as np
 
-    from .checkpoint import load_checkpoint
-    from .export import to_ir
     from .ir import NetworkIR
     from .verify import verify
-    model, cfg, _ = load_checkpoint(args.checkpoint)
-    ir = NetworkIR.load(args.ir) if args.ir else to_ir(model, progress=not args.quiet)
+    model, cfg, _, to_ir = _load_any_checkpoint(args.checkpoint)
+    ir = NetworkIR.load(args.ir) if args.ir else to_ir(model)
     ds = _load_data(cfg, args.limit)
     parts = {"test": [(ds.X_test, ds.y_test)], "train": [(ds.X_train, ds.y_train)],
              "all": [(ds.X_train, ds.y_train), (ds.X_test, ds.y_test)]}[args.split]
@@ -92,6 +112,13 @@ def cmd_info(args):
           f"{ir.output_quant.bits} bits; LUT-cost estimate {ir.lut_cost():,.0f}")
 
 
+def cmd_onnx(args):
+    from .ir import NetworkIR
+    from .onnx_export import save_onnx
+    save_onnx(NetworkIR.load(args.ir), args.output, float_input=not args.codes, overwrite=args.force)
+    print(f"ONNX model written to {args.output} (input: {'int64 codes' if args.codes else 'float32 features'})")
+
+
 def cmd_demo(args):
     from .demo import run_demo
     return run_demo(epochs=args.epochs, out=args.out, force=args.force, progress=not args.quiet)
@@ -107,10 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, help="override train.epochs")
     t.add_argument("--limit", type=int, help="use at most this many training samples")
     t.add_argument("--data-path", help="local dataset path (overrides data.path)")
+    t.add_argument("--framework", choices=["torch", "keras"], default="torch",
+                   help="Brevitas/PyTorch (default) or QKeras/Keras layers")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="extract truth tables: checkpoint -> IR file")
-    e.add_argument("checkpoint")
+    e.add_argument("checkpoint", help="checkpoint.pt (PyTorch) or checkpoint_keras/ (Keras)")
     e.add_argument("-o", "--output", required=True, help="IR file to write (.npz)")
     e.add_argument("--max-rows", type=int, default=1 << 20, help="largest table allowed per neuron (rows)")
     e.set_defaults(func=cmd_export)
@@ -126,12 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("ir")
     i.set_defaults(func=cmd_info)
 
+    o = sub.add_parser("onnx", help="IR file -> ONNX graph (runs in onnxruntime, bit-exact)")
+    o.add_argument("ir")
+    o.add_argument("-o", "--output", required=True)
+    o.add_argument("--codes", action="store_true", help="take int64 input codes instead of float features")
+    o.set_defaults(func=cmd_onnx)
+
     d = sub.add_parser("demo", help="train, extract, verify and cost a small network on sklearn digits")
     d.add_argument("--epochs", type=int, help="override the demo's epochs")
     d.add_argument("--out", help="also write checkpoint and IR to this directory")
     d.set_defaults(func=cmd_demo)
 
-    for parser in (t, e, v, i, d):
+    for parser in (t, e, v, i, o, d):
         parser.add_argument("--force", action="store_true", help="overwrite existing output files")
         parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     try:

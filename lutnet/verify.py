@@ -29,13 +29,23 @@ class VerifyReport:
                 f"{self.input_mismatches} input-code mismatches{acc}")
 
 
+def model_codes(model, X, batch_size: int = 8192):
+    """(input codes, output codes) of a Brevitas LUTNet or a Keras model of lutnet LUT layers."""
+    if hasattr(model, "output_codes"):  # lutnet.nn.LUTNet
+        X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        return model.input_codes(X).numpy(), model.output_codes(X, batch_size=batch_size).numpy()
+    from .keras.layers import input_codes, output_codes  # Keras (imports TensorFlow)
+    X = np.asarray(X, dtype=np.float32)
+    return np.asarray(input_codes(model, X)), np.asarray(output_codes(model, X, batch_size=batch_size))
+
+
 def verify(model, ir: NetworkIR, X, y=None, batch_size: int = 8192) -> VerifyReport:
     """Compare output codes of ``model`` (eval mode, batches of ``batch_size``) with ``ir.evaluate``
-    on the same input codes, and the model's input quantizer with ``ir.quantize_input``."""
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    codes = model.input_codes(X).numpy()
-    in_bad = int((ir.quantize_input(X.numpy()) != codes).any(1).sum())
-    m = model.output_codes(X, batch_size=batch_size).numpy()
+    on the same input codes, and the model's input quantizer with ``ir.quantize_input``.
+    ``model`` is a Brevitas :class:`~lutnet.nn.LUTNet` or a Keras model of lutnet LUT layers."""
+    X = np.asarray(X, dtype=np.float32)
+    codes, m = model_codes(model, X, batch_size)
+    in_bad = int((ir.quantize_input(X) != codes).any(1).sum())
     r = ir.evaluate(codes)
     bad = np.flatnonzero((m != r).any(1))
     macc = iacc = None

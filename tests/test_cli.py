@@ -52,3 +52,15 @@ def test_checkpoint_from_another_model(tmp_path, trained):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(LutnetError, match="is not a readable lutnet checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_onnx_command(trained, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+    from lutnet.onnx_export import run_onnx
+    ir_path = tmp_path / "m.npz"
+    assert main(["export", str(trained / "checkpoint.pt"), "-o", str(ir_path), "-q"]) == 0
+    assert main(["onnx", str(ir_path), "-o", str(tmp_path / "m.onnx")]) == 0
+    ir = NetworkIR.load(ir_path)
+    x = np.random.default_rng(0).random((500, ir.n_inputs), dtype=np.float32)
+    np.testing.assert_array_equal(run_onnx(str(tmp_path / "m.onnx"), x), ir.evaluate(ir.quantize_input(x)))
