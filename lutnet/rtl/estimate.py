@@ -31,23 +31,26 @@ import numpy as np
 from ..ir import NetworkIR, pattern_to_code
 
 # Fitted on the Yosys 0.23 sample (see VALIDATION); LUTs = round(raw * LUT_CALIBRATION).
-LUT_CALIBRATION = 1.393
-MUXF7_CALIBRATION = 1.225
-MUXF8_CALIBRATION = 0.829
+LUT_CALIBRATION = 1.404
+MUXF7_CALIBRATION = 1.236
+MUXF8_CALIBRATION = 0.818
 DEEP_RAW_LUTS = 100  # above this raw size ABC's area recovery adds a LUT level (tables of >= 11 bits)
 # Measured error of the calibrated estimator (per-table relative errors over tables >= 20 LUTs);
 # reproduced by tests/rtl/test_rtl_estimate.py from tests/rtl/yosys_sample.json.
 VALIDATION: dict = {
-    "reference": "Yosys 0.23 synth_xilinx -nobram -nolutram -nodsp",
+    "reference": "Yosys 0.23 synth_xilinx -nobram -nolutram -nodsp (one run per table)",
     "sample": {"what": "81 trained-like tables (linear/poly/subnet, 6-12 address bits), fit set",
-               "n_tables": 81, "mean_abs_rel_err_pct": 15.4, "median_abs_rel_err_pct": 10.5,
-               "max_abs_rel_err_pct": 73.2, "total_rel_err_pct": -0.5, "lut_levels_exact_pct": 86.4},
+               "n_tables": 81, "mean_abs_rel_err_pct": 18.6, "median_abs_rel_err_pct": 13.1,
+               "max_abs_rel_err_pct": 85.0, "total_rel_err_pct": -0.3, "lut_levels_exact_pct": 84.0},
     "heldout": {"what": "165 tables of a JSC-M-size trained-like network (64/32/32/32/5, 12-bit "
-                "tables), not used for fitting", "n_tables": 165, "mean_abs_rel_err_pct": 16.2,
-                "median_abs_rel_err_pct": 11.5, "max_abs_rel_err_pct": 112.5, "total_rel_err_pct": -6.3,
-                "lut_levels_exact_pct": 66.7},
+                "tables), not used for fitting", "n_tables": 165, "mean_abs_rel_err_pct": 16.5,
+                "median_abs_rel_err_pct": 11.7, "max_abs_rel_err_pct": 146.4, "total_rel_err_pct": -4.7,
+                "lut_levels_exact_pct": 68.5},
+    # Yosys' own spread: the same 165 tables synthesized next to 7 others instead of alone differ by
+    # 7.0 % on average (max 32 %), so per-table errors below ~10 % are not meaningful.
+    "yosys_context_noise_pct": {"mean": 7.0, "median": 5.6, "max": 32.4},
     # headline figures (held-out set)
-    "mean_abs_rel_err_pct": 16.2, "max_abs_rel_err_pct": 112.5, "total_rel_err_pct": -6.3, "n_tables": 165,
+    "mean_abs_rel_err_pct": 16.5, "max_abs_rel_err_pct": 146.4, "total_rel_err_pct": -4.7, "n_tables": 165,
 }
 
 _U64 = np.uint64

@@ -238,9 +238,9 @@ def format_report(report: dict) -> str:
         lines.append(f"Vivado: Fmax {tm['fmax_mhz']} MHz, WNS {tm.get('wns_ns')} ns at {tm.get('clock_ns')} ns")
     if report.get("estimator_error"):
         e = report["estimator_error"]
-        lines.append(f"estimator error vs {e.get('reference', 'Yosys')}: mean |err| {e.get('mean_abs_rel_err_pct')}% per "
-                     f"neuron, max {e.get('max_abs_rel_err_pct')}%, network total {e.get('total_rel_err_pct')}% "
-                     f"({e.get('n_tables')} tables)")
+        lines.append(f"estimator error vs {e.get('reference', 'Yosys')} on {e.get('n_tables')} held-out tables: "
+                     f"network total {e.get('total_rel_err_pct')}%, per neuron mean |err| "
+                     f"{e.get('mean_abs_rel_err_pct')}% (max {e.get('max_abs_rel_err_pct')}%); use --method yosys for truth")
     if report.get("dont_care"):
         d = report["dont_care"]
         lines.append(f"don't-cares ({d['care_vectors']} care vectors): LUTs {d['luts_without']} -> {d['luts_with']} "

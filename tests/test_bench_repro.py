@@ -1,0 +1,41 @@
+"""Smoke test of benchmarks/bench_repro.py: a tiny MNIST model, --quick, estimator only, resume."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = Path("/work/shared/data/mnist")
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_repro", ROOT / "benchmarks" / "bench_repro.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_per_model_and_published():
+    b = _bench()
+    assert b.per_model("3", "x") == 3
+    assert b.per_model("3,x=7", "x") == 7 and b.per_model("3,x=7", "y") == 3
+    assert b.per_model(None, "x", 5) == 5 and b.per_model("0", "x") is None
+    pub = b.published(ROOT / "models" / "polylut-mnist-hdr.yaml")
+    assert pub["acc"] == "96" and pub["luts"] == "70,673" and pub["ffs"] == "4,681" and pub["latency_ns"] == "16"
+
+
+@pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST not at /work/shared/data/mnist")
+def test_quick_run_and_resume(tmp_path, capsys):
+    b = _bench()
+    cfg = tmp_path / "tiny-mnist.yaml"
+    cfg.write_text("name: tiny-mnist\ndata: {name: mnist}\nmodel:\n  layers: [16, 10]\n  fan_in: 3\n"
+                   "  input_bits: 1\ntrain: {epochs: 1, batch_size: 256, lr: 0.01}\n")
+    args = ["--quick", "--no-yosys", "--models", str(cfg), "--out", str(tmp_path / "out"),
+            "--mnist-dir", str(MNIST)]
+    res = b.main(args)
+    assert len(res) == 1 and res[0]["bit_exact"] and 0.0 <= res[0]["test_acc"] <= 1.0
+    assert res[0]["est_luts"] > 0 and res[0]["latency_cycles"] == 2
+    out = capsys.readouterr().out
+    assert "tiny-mnist" in out and "PolyLUT-Add" in out
+    again = b.main(args)  # resumes: the finished model is skipped
+    assert "skipped" in capsys.readouterr().out and again[0]["test_acc"] == res[0]["test_acc"]
