@@ -23,7 +23,6 @@ data are assigned values that make cofactors constant or equal to others, shrink
 from __future__ import annotations
 
 import itertools
-import math
 import time
 
 import numpy as np
