@@ -80,10 +80,9 @@ def parse_args(argv=None):
     p.add_argument("--mnist-dir", default="/work/shared/data/mnist")
     p.add_argument("--yosys", dest="yosys", action="store_true", default=True, help="Yosys reports (default)")
     p.add_argument("--no-yosys", dest="yosys", action="store_false", help="estimator only")
-    p.add_argument("--yosys-sample", type=int, default=0,
-                   help="synthesize K random neurons per layer and scale (0 = every neuron)")
-    p.add_argument("--yosys-sample-models", default="",
-                   help="comma-separated models for which --yosys-sample applies (default: all)")
+    p.add_argument("--yosys-sample", default="0",
+                   help="synthesize K random neurons per layer and scale (0 = every neuron): K, or "
+                        "K,model=M,... for per-model values")
     p.add_argument("--jobs", type=int, default=2, help="parallel Yosys processes")
     p.add_argument("--cache-dir", default=None, help="Yosys per-table cache (default: lutnet's cache)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (tiny layers: 1 is fastest)")
@@ -95,7 +94,7 @@ def parse_args(argv=None):
     if args.quick:
         args.epochs = "1"
         args.train_limit = args.train_limit or "2000"
-        args.yosys_sample = args.yosys_sample or 4
+        args.yosys_sample = args.yosys_sample if args.yosys_sample != "0" else "4"
     return args
 
 
@@ -151,8 +150,13 @@ def published(cfg_path: Path) -> dict:
 
 
 # ---------------------------------------------------------------------- one model
-def run_dir(out: Path, name: str, cfg_file: Path, epochs: int, limit) -> Path:
-    h = hashlib.sha256(cfg_file.read_bytes()).hexdigest()[:8]
+def config_hash(cfg) -> str:
+    """Hash of the parsed config (model, data, training): comments and formatting do not count."""
+    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def run_dir(out: Path, cfg, epochs: int, limit) -> Path:
+    h = config_hash(cfg)
     tag = f"e{epochs}" + (f"-n{limit}" if limit else "") + f"-{h}"
     return out / f"{name}-{tag}"
 
@@ -198,12 +202,11 @@ def run_model(name: str, args, ds, log) -> dict:
     limit = per_model(args.train_limit, cfg.name)
     if limit:
         ds = dataclasses.replace(ds, X_train=ds.X_train[:limit], y_train=ds.y_train[:limit])
-    d = run_dir(Path(args.out), cfg.name, cfg_file, epochs, limit)
+    d = run_dir(Path(args.out), cfg, epochs, limit)
     d.mkdir(parents=True, exist_ok=True)
     res_file = d / "result.json"
-    want_yosys = "sampled" if (args.yosys and args.yosys_sample and
-                               (not args.yosys_sample_models or cfg.name in args.yosys_sample_models.split(","))) \
-        else ("full" if args.yosys else "none")
+    sample = per_model(args.yosys_sample, cfg.name, 0)
+    want_yosys = ("sampled" if sample else "full") if args.yosys else "none"
     if res_file.is_file() and not args.force:
         res = json.loads(res_file.read_text())
         if res.get("yosys_mode") == want_yosys or (want_yosys == "none") or res.get("yosys_mode") == "full":
@@ -268,11 +271,11 @@ def run_model(name: str, args, ds, log) -> dict:
                    yosys_mode="full", yosys_seconds=yr["seconds"], yosys_flow=yr["flow"],
                    muxf=yr["total"]["muxf7"] + yr["total"]["muxf8"])
     elif want_yosys == "sampled":
-        log(f"[{cfg.name}] Yosys on {args.yosys_sample} random neurons per layer ...")
-        yr = sampled_yosys(ir, args.yosys_sample, 0, args.jobs, args.cache_dir, log)
+        log(f"[{cfg.name}] Yosys on {sample} random neurons per layer ...")
+        yr = sampled_yosys(ir, sample, 0, args.jobs, args.cache_dir, log)
         write("report_yosys_sampled.json", yr)
-        res.update(yosys_luts=yr["total"]["luts"], yosys_mode="sampled",
-                   yosys_sample=args.yosys_sample)
+        res.update(yosys_luts=yr["total"]["luts"], yosys_mode="sampled", yosys_sample=sample,
+                   yosys_layers=yr["layers"])
     _save_json(res_file, res)
     log(f"[{cfg.name}] test accuracy {res['test_acc']:.4f}, LUTCost {res['lut_cost']:,.0f}, "
         f"estimator {res['est_luts']:,} LUTs" + (f", Yosys {res['yosys_luts']:,.0f} LUTs" if "yosys_luts" in res else ""))

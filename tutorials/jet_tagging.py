@@ -44,7 +44,8 @@ import time
 from pathlib import Path
 
 QUICK = os.environ.get("LUTNET_TUTORIAL_QUICK", "0") == "1"
-OUT = Path(os.environ.get("LUTNET_TUTORIAL_OUT") or Path(__file__).resolve().parent / "out" / "jet_tagging")
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()  # script, or notebook
+OUT = Path(os.environ.get("LUTNET_TUTORIAL_OUT") or HERE / "out" / "jet_tagging")
 JETS_PATH = os.environ.get("LUTNET_JETS_PATH")  # None: look in $LUTNET_DATA_DIR/jets_hlf and the cache
 JETS_DOWNLOAD = os.environ.get("LUTNET_JETS_DOWNLOAD", "0") == "1"
 RUN_QKERAS = os.environ.get("LUTNET_TUTORIAL_QKERAS", "1") == "1"

@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 
 QUICK = os.environ.get("LUTNET_TUTORIAL_QUICK", "0") == "1"
-OUT = Path(os.environ.get("LUTNET_TUTORIAL_OUT") or Path(__file__).resolve().parent / "out" / "mnist")
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()  # script, or notebook
+OUT = Path(os.environ.get("LUTNET_TUTORIAL_OUT") or HERE / "out" / "mnist")
 MNIST_PATH = os.environ.get("LUTNET_MNIST_PATH")
 MNIST_DOWNLOAD = os.environ.get("LUTNET_MNIST_DOWNLOAD", "0") == "1"
 FULL_HDR = os.environ.get("LUTNET_MNIST_HDR", "0") == "1" and not QUICK  # the zoo network as published
@@ -308,7 +309,7 @@ fig, ax = plt.subplots(figsize=(8, 5))
 ax.scatter([r[2] for r in PUBLISHED], [r[1] for r in PUBLISHED], marker="^", color="tab:gray",
            label="published (Vivado, VU9P)")
 for i, (name, acc, luts) in enumerate(PUBLISHED):
-    ax.annotate(name, (luts, acc), textcoords="offset points", xytext=(-4, -14 if i % 2 else 6), ha="right", fontsize=8)
+    ax.annotate(name, (luts, acc), textcoords="offset points", xytext=(0, -14 if i % 2 else 7), ha="center", fontsize=8)
 ours = sorted(points, key=lambda p: p["luts"])
 ax.plot([p["luts"] for p in ours], [p["acc"] for p in ours], "o-", color="tab:blue", label="this tutorial")
 for p in ours:
@@ -316,7 +317,8 @@ for p in ours:
                 color="tab:blue")
 ax.set_xscale("log")
 ax.set(xlabel="LUTs (published: Vivado; ours: open-flow report)", ylabel="test accuracy",
-       title=f"{data.name}: accuracy vs LUTs" + (" (quick mode: tiny network, 3 epochs)" if QUICK else ""))
+       title=f"{data.name}: accuracy vs LUTs" + (f" (quick mode: tiny network, {EPOCHS} epochs)" if QUICK else ""))
+ax.set_ylim(top=1.0)
 ax.grid(True, which="both", alpha=0.3)
 ax.legend(loc="lower right")
 fig.tight_layout()

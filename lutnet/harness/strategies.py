@@ -1,0 +1,176 @@
+"""Hypothesis strategies for random LUT networks.
+
+* :func:`ir_networks`: networks built directly in the IR (random tables) over input/output widths
+  1..8, both encodings per layer, fan-ins 1..(source width) under an address-bit bound, depths
+  1..6, pruned inputs (down to constant neurons) and the emitter's pipelining options; for the
+  IR, ONNX, C++ and Verilog levels.
+* :func:`brevitas_models`: small untrained Brevitas ``LUTNet`` models of every neuron kind with
+  random parameters, batch-norm statistics and pruning masks; ``fixed_point=True`` restricts the
+  quantizers to power-of-two scales so that ``lutnet.keras.convert.from_brevitas`` gives a QKeras
+  twin (:func:`qkeras_models`).
+
+Every strategy draws a seed for the random tables/weights, so Hypothesis shrinks the structure
+(depth, widths, bits, fan-in) while a failing case stays reproducible from its description.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..ir import LayerIR, NetworkIR
+from ..random_ir import random_network_ir
+
+
+@dataclass
+class NetworkCase:
+    ir: NetworkIR
+    emit: dict = field(default_factory=dict)   # write_verilog options (pipeline, input_reg, ...)
+    spec: dict = field(default_factory=dict)   # how it was drawn (reproducer)
+    model: object = None                       # the framework model, when there is one
+
+    def __repr__(self):
+        return f"NetworkCase({self.spec}, emit={self.emit})"
+
+
+def prune_ir(ir: NetworkIR, rate: float, seed: int) -> NetworkIR:
+    """Drop each neuron input with probability ``rate`` (index -1, 0 bits) and keep the table rows
+    where the dropped fields are 0, as pruned Brevitas layers do; a neuron may lose every input
+    (a constant, 1-row table)."""
+    if rate <= 0:
+        return ir
+    rng = np.random.default_rng(seed)
+    layers = []
+    for L in ir.layers:
+        idx, ib, isg = L.indices.copy(), L.in_bits.copy(), L.in_signed.copy()
+        shifts = L.shifts()
+        tables = []
+        for k in range(L.out_features):
+            t = L.table(k)
+            drop = (rng.random(idx.shape[1]) < rate) & (idx[k] >= 0)
+            keep = np.ones(len(t), bool)
+            addr = np.arange(len(t))
+            for j in np.flatnonzero(drop):
+                keep &= ((addr >> shifts[k, j]) & ((1 << ib[k, j]) - 1)) == 0
+            idx[k, drop], ib[k, drop], isg[k, drop] = -1, 0, False
+            tables.append(t[keep])
+        offsets = np.concatenate([[0], np.cumsum([len(t) for t in tables])]).astype(np.int64)
+        layers.append(LayerIR(L.name, idx, ib, isg, L.out_bits, L.out_signed, np.concatenate(tables),
+                              offsets, L.kind, dict(L.attrs)))
+    return NetworkIR(ir.input_quant, ir.n_inputs, layers, ir.output_quant, dict(ir.metadata)).validate()
+
+
+@st.composite
+def ir_networks(draw, max_depth: int = 6, max_width: int = 8, max_inputs: int = 8, max_bits: int = 8,
+                max_address_bits: int = 10, prune: bool = True, min_depth: int = 1, min_width: int = 1):
+    """A :class:`NetworkCase` with a random-table IR and random emitter options."""
+    n_inputs = draw(st.integers(min_width, max(min_width, max_inputs)))
+    depth = draw(st.integers(min_depth, max(min_depth, max_depth)))
+    input_bits = draw(st.integers(1, max_bits))
+    input_signed = draw(st.booleans())
+    widths, bits, signed, fan_in = [], [], [], []
+    src, src_bits = n_inputs, input_bits
+    for _ in range(depth):
+        w = draw(st.integers(min_width, max(min_width, max_width)))
+        b = draw(st.integers(1, max_bits))
+        f = draw(st.integers(1, max(1, min(src, max_address_bits // src_bits))))
+        widths.append(w), bits.append(b), signed.append(draw(st.booleans())), fan_in.append(f)
+        src, src_bits = w, b
+    seed = draw(st.integers(0, 2 ** 20))
+    rate = draw(st.sampled_from([0.0, 0.0, 0.25, 0.6])) if prune else 0.0
+    spec = dict(seed=seed, n_inputs=n_inputs, widths=tuple(widths), fan_in=fan_in, bits=bits, signed=signed,
+                input_bits=input_bits, input_signed=input_signed)
+    ir = random_network_ir(**spec)
+    ir = prune_ir(ir, rate, seed + 1)
+    ir.metadata["name"] = f"random-ir-{seed}"
+    spec["prune_rate"] = rate
+    emit = dict(pipeline=draw(st.integers(0, depth)), input_reg=draw(st.booleans()),
+                output_reg=draw(st.booleans()), table_style=draw(st.sampled_from(["rom", "case"])))
+    return NetworkCase(ir, emit, spec)
+
+
+# --------------------------------------------------------------------------- framework models
+KINDS = ("linear", "poly", "subnet")
+
+
+def _neuron_options(draw, kind: str) -> dict:
+    if kind == "poly":
+        return {"degree": draw(st.integers(1, 3))}
+    if kind == "subnet":
+        return {"width": draw(st.integers(1, 6)), "depth": draw(st.integers(0, 3)), "skip": draw(st.integers(0, 2))}
+    return {}
+
+
+def randomize(net, seed: int, prune_rate: float = 0.0):
+    """Random batch-norm statistics/affine parameters (so codes vary) and a random pruning mask."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in net.layers:
+            if layer.bn is not None:
+                n = layer.out_features
+                layer.bn.running_mean.copy_(torch.randn(n, generator=g) * 0.3)
+                layer.bn.running_var.copy_(torch.rand(n, generator=g) * 2 + 0.05)
+                layer.bn.weight.copy_(torch.randn(n, generator=g) * 1.5 + 1)
+                layer.bn.bias.copy_(torch.randn(n, generator=g) * 0.5)
+            if prune_rate > 0:
+                layer.input_mask.copy_(torch.rand(layer.input_mask.shape, generator=g) >= prune_rate)
+    return net.eval()
+
+
+@st.composite
+def brevitas_models(draw, fixed_point: bool = False, max_depth: int = 3, max_width: int = 6,
+                    max_inputs: int = 6, max_bits: int = 8, max_address_bits: int = 8, prune: bool = True,
+                    one_bit: bool = False):
+    """A :class:`NetworkCase` whose ``model`` is a random Brevitas LUTNet and ``ir`` its tables."""
+    import torch
+
+    from ..export import to_ir
+    from ..nn import LUTLayer, LUTNet
+    n_inputs = draw(st.integers(1, max_inputs))
+    depth = draw(st.integers(1, max_depth))
+    suffix = "_fixed" if fixed_point else draw(st.sampled_from(["", "_fixed"]))
+    # a signed code needs >= 2 bits for a uniform range around 0 (1-bit signed: QKeras refuses).
+    # 1-bit unsigned layers are drawn only with ``one_bit=True``: Brevitas' QuantTensor.int() refuses a
+    # 1-bit tensor unless it holds exactly two distinct values, so LUTNet's eval forward and to_ir
+    # raise "QuantTensor not valid" on constant 1-bit outputs (see tests/harness/test_harness_known_bugs.py).
+    enc = lambda: draw(st.sampled_from(["signed", "unsigned"]))
+
+    def bits_for(e):
+        return draw(st.integers(2 if (e == "signed" or not one_bit) else 1, max_bits))
+    in_enc = enc()
+    in_bits = bits_for(in_enc)
+    seed = draw(st.integers(0, 2 ** 20))
+    layers, spec = [], []
+    src, src_bits = n_inputs, in_bits
+    for li in range(depth):
+        w = draw(st.integers(1, max_width))
+        kind = draw(st.sampled_from(KINDS))
+        opts = _neuron_options(draw, kind)
+        out_enc = enc()
+        out_bits = bits_for(out_enc)
+        f = draw(st.integers(1, max(1, min(src, max_address_bits // src_bits))))
+        first = {"input_quant": in_enc + suffix, "input_bit_width": in_bits} if li == 0 else {}
+        spec.append(dict(out=w, fan_in=f, kind=kind, out_enc=out_enc, out_bits=out_bits, **opts))
+        torch.manual_seed(seed + li)
+        layers.append(LUTLayer(src, w, f, neuron=kind, output_quant=out_enc + suffix, output_bit_width=out_bits,
+                               seed=seed + li, **first, **opts))
+        src, src_bits = w, out_bits
+    rate = draw(st.sampled_from([0.0, 0.0, 0.3])) if prune else 0.0
+    net = randomize(LUTNet(layers), seed, rate)
+    ir = to_ir(net)
+    ir.metadata["name"] = f"brevitas-{seed}"
+    return NetworkCase(ir, {}, dict(seed=seed, n_inputs=n_inputs, input=(in_enc + suffix, in_bits),
+                                    layers=spec, prune_rate=rate), net)
+
+
+@st.composite
+def qkeras_models(draw, **kw):
+    """A :class:`NetworkCase` whose ``model`` is the QKeras twin of a fixed-point Brevitas model
+    (``spec['brevitas']`` holds the Brevitas model, ``ir`` the Brevitas tables)."""
+    from ..keras.convert import from_brevitas
+    case = draw(brevitas_models(fixed_point=True, **kw))
+    kmodel = from_brevitas(case.model)
+    spec = dict(case.spec, framework="qkeras")
+    return NetworkCase(case.ir, {}, dict(spec, brevitas=case.model), kmodel)
