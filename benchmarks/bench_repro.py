@@ -158,7 +158,7 @@ def config_hash(cfg) -> str:
 def run_dir(out: Path, cfg, epochs: int, limit) -> Path:
     h = config_hash(cfg)
     tag = f"e{epochs}" + (f"-n{limit}" if limit else "") + f"-{h}"
-    return out / f"{name}-{tag}"
+    return out / f"{cfg.name}-{tag}"
 
 
 def _save_json(path: Path, obj):
