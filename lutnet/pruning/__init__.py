@@ -13,7 +13,10 @@ from .knapsack import (KnapsackProblem, Solution, solve, solve_brute_force, solv
                        solve_milp)
 from .resources import DenseResourceModel, lut_cost_model, lut_neuron_cost
 from .schedule import ConstantSchedule, PolynomialSchedule
+from .torch_prune import (lut_network_cost, prune_dense, prune_dense_iteratively, prune_lut_iteratively,
+                          prune_lut_network)
 
 __all__ = ["ConstantSchedule", "DenseResourceModel", "InfeasibleBudgetError", "KnapsackProblem",
            "PolynomialSchedule", "PruningError", "Solution", "UnknownResourceError", "lut_cost_model",
-           "lut_neuron_cost", "solve", "solve_brute_force", "solve_dp", "solve_greedy", "solve_milp"]
+           "lut_neuron_cost", "lut_network_cost", "prune_dense", "prune_dense_iteratively",
+           "prune_lut_iteratively", "prune_lut_network", "solve", "solve_brute_force", "solve_dp", "solve_greedy", "solve_milp"]
