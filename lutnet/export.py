@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from .errors import TableTooLargeError
 from .ir import LayerIR, NetworkIR
 from .nn.layer import LUTLayer, LUTNet
+from .quant import int_codes
 
 DEFAULT_MAX_ROWS = 1 << 20
 
@@ -76,7 +77,7 @@ def extract_layer(layer: LUTLayer, src, li: int = 0, max_rows: int = DEFAULT_MAX
         addr = torch.arange(r0, min(r0 + chunk, n_rows), device=device)
         codes = _address_fields(addr, fan_in, bits, src.signed)[:, None, :]  # (rows, 1, F)
         y = layer.function_of_codes(codes, scale, zp)  # (rows, out)
-        full[:, r0:r0 + len(addr)] = layer.output_quant(y).int().to(dtype).T
+        full[:, r0:r0 + len(addr)] = int_codes(layer.output_quant(y)).to(dtype).T
         if pbar is not None:
             pbar.update(len(addr) * out)
     mask = layer.input_mask

@@ -72,6 +72,13 @@ def make_act_quant(quant, bit_width: int | None, where: str, **kwargs) -> nn.Mod
     raise TypeError(f"{where}: expected a Brevitas quantizer class, a recipe name or a module, got {quant!r}")
 
 
+def int_codes(qt: QuantTensor) -> torch.Tensor:
+    """The integer codes of a QuantTensor, ``round(value / scale + zero_point)`` (what
+    ``QuantTensor.int()`` computes, without its validity check, which rejects a 1-bit tensor
+    whose values happen to be constant over the batch)."""
+    return torch.round(qt.value / qt.scale + qt.zero_point)
+
+
 class QuantInfo:
     """The integer encoding a quantizer module produces in eval mode: bits, signedness, scale,
     zero point and the code range (read by quantizing a probe tensor, which works for any
@@ -91,7 +98,7 @@ class QuantInfo:
         if qt.scale.numel() != 1 or qt.zero_point.numel() != 1:
             raise ValueError(f"{where}: only per-tensor activation quantizers are supported "
                              f"(scale has {qt.scale.numel()} entries)")
-        codes = qt.int().reshape(-1)
+        codes = int_codes(qt).reshape(-1)
         self.bits = int(qt.bit_width.item())
         self.signed = bool(qt.signed)
         self.scale = qt.scale.detach().reshape(())

@@ -68,13 +68,15 @@ def _codes_to_floats(ir: NetworkIR, codes) -> np.ndarray:
 
 def _run_torch(model, ir, codes) -> LevelOutput:
     import torch
+
+    from ..quant import int_codes
     x = torch.from_numpy(_codes_to_floats(ir, codes))
     model.eval()
     with torch.no_grad():
         qt, layers = x, []
         for layer in model.layers:
             qt = layer(qt)
-            layers.append(qt.int().to(torch.int64).numpy())
+            layers.append(int_codes(qt).to(torch.int64).numpy())
         in_codes = model.input_codes(x).numpy()
     return LevelOutput(layers[-1], layers, in_codes)
 

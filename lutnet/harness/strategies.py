@@ -122,7 +122,7 @@ def randomize(net, seed: int, prune_rate: float = 0.0):
 @st.composite
 def brevitas_models(draw, fixed_point: bool = False, max_depth: int = 3, max_width: int = 6,
                     max_inputs: int = 6, max_bits: int = 8, max_address_bits: int = 8, prune: bool = True,
-                    one_bit: bool = False):
+                    one_bit: bool = True):
     """A :class:`NetworkCase` whose ``model`` is a random Brevitas LUTNet and ``ir`` its tables."""
     import torch
 
@@ -132,9 +132,7 @@ def brevitas_models(draw, fixed_point: bool = False, max_depth: int = 3, max_wid
     depth = draw(st.integers(1, max_depth))
     suffix = "_fixed" if fixed_point else draw(st.sampled_from(["", "_fixed"]))
     # a signed code needs >= 2 bits for a uniform range around 0 (1-bit signed: QKeras refuses).
-    # 1-bit unsigned layers are drawn only with ``one_bit=True``: Brevitas' QuantTensor.int() refuses a
-    # 1-bit tensor unless it holds exactly two distinct values, so LUTNet's eval forward and to_ir
-    # raise "QuantTensor not valid" on constant 1-bit outputs (see tests/harness/test_harness_known_bugs.py).
+    # 1-bit unsigned layers are drawn unless ``one_bit=False`` (the QKeras twin passes False).
     enc = lambda: draw(st.sampled_from(["signed", "unsigned"]))
 
     def bits_for(e):
@@ -170,7 +168,7 @@ def qkeras_models(draw, **kw):
     """A :class:`NetworkCase` whose ``model`` is the QKeras twin of a fixed-point Brevitas model
     (``spec['brevitas']`` holds the Brevitas model, ``ir`` the Brevitas tables)."""
     from ..keras.convert import from_brevitas
-    case = draw(brevitas_models(fixed_point=True, **kw))
+    case = draw(brevitas_models(fixed_point=True, **{'one_bit': False, **kw}))
     kmodel = from_brevitas(case.model)
     spec = dict(case.spec, framework="qkeras")
     return NetworkCase(case.ir, {}, dict(spec, brevitas=case.model), kmodel)

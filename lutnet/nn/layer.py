@@ -18,7 +18,7 @@ import torch
 from brevitas.quant_tensor import QuantTensor
 from torch import nn
 
-from ..quant import QuantInfo, UnsignedActQuant, make_act_quant
+from ..quant import QuantInfo, UnsignedActQuant, int_codes, make_act_quant
 from .neurons import make_neuron
 
 
@@ -93,7 +93,7 @@ class LUTLayer(nn.Module):
             v = qt.value[:, self.connectivity] * self.input_mask
             y = self._post(self.neuron(v, exact=False), exact=False)
         else:
-            codes = qt.int()[:, self.connectivity]
+            codes = int_codes(qt)[:, self.connectivity]
             y = self.function_of_codes(codes, qt.scale.reshape(()), qt.zero_point.reshape(()).to(torch.float32))
         return self.output_quant(y)
 
@@ -149,7 +149,7 @@ class LUTNet(nn.Module):
         was = self.training
         self.eval()
         try:
-            return self.layers[0].input_quant(x).int().to(torch.int64)
+            return int_codes(self.layers[0].input_quant(x)).to(torch.int64)
         finally:
             self.train(was)
 
@@ -159,7 +159,7 @@ class LUTNet(nn.Module):
         was = self.training
         self.eval()
         try:
-            outs = [self.forward_quant(x[i:i + batch_size]).int().to(torch.int64)
+            outs = [int_codes(self.forward_quant(x[i:i + batch_size])).to(torch.int64)
                     for i in range(0, len(x), batch_size)]
         finally:
             self.train(was)

@@ -1,15 +1,12 @@
-"""Bugs the harness found, pinned as strict xfails: each turns into an unexpected pass (a failure)
-the day it is fixed, so the harness' strategies can then widen to cover the case."""
+"""Regression tests for bugs the harness found."""
 import pytest
 import torch
 
 from lutnet.nn import LUTLayer, LUTNet
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="Brevitas' QuantTensor.int() rejects a 1-bit tensor unless it holds exactly two distinct "
-                          "values, so a LUTNet with a 1-bit unsigned layer fails in eval mode and in to_ir "
-                          "('QuantTensor not valid') whenever that layer's outputs are constant over the batch")
+# Brevitas QuantTensor.int() rejected a constant 1-bit tensor ("QuantTensor not valid"); lutnet now
+# computes codes with lutnet.quant.int_codes.
 @pytest.mark.parametrize("what", ["output_codes", "to_ir"])
 def test_one_bit_unsigned_layer_with_constant_outputs(what):
     from lutnet.export import to_ir

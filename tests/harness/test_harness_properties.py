@@ -60,7 +60,7 @@ def test_qkeras_model_ir_and_onnx_agree(case):
 
 @needs("iverilog", "verilator")
 @settings("icarus")
-@given(case=ir_networks(max_depth=4))
+@given(case=ir_networks(max_depth=5, min_depth=2, min_width=2))
 def test_icarus_agrees_and_design_is_lint_clean(case, tmp_path_factory):
     assert_agree(case, ("ir", "icarus"), work_dir=tmp_path_factory.mktemp("icarus"), lint=True, **case.emit)
 
@@ -76,7 +76,7 @@ def test_cpp_and_verilator_agree(case, tmp_path_factory):
 
 @needs("yosys", "iverilog")
 @settings("postsynth")
-@given(case=ir_networks(max_depth=3, max_width=5, max_bits=3, max_address_bits=7, min_width=2))
+@given(case=ir_networks(max_depth=2, max_width=4, max_bits=3, max_address_bits=6, min_width=2))
 def test_post_synthesis_netlist_agrees(case, tmp_path_factory):
     r = assert_agree(case, ("ir", "postsynth"), work_dir=tmp_path_factory.mktemp("synth"), **case.emit)
     assert r.ok

@@ -3,7 +3,6 @@ table-ordering bug are reported at the right level, layer and neuron, with a shr
 Hypothesis shrinks a failing network to the smallest one."""
 import shutil
 
-import numpy as np
 import pytest
 import torch
 
@@ -53,12 +52,11 @@ def test_corrupted_table_is_caught_at_the_right_layer_and_neuron():
     assert "level 'onnx-corrupt'" in str(report) and "layer 1, neuron 3" in str(report)
 
 
-def test_corruption_in_the_last_layer_seen_by_a_final_output_level():
+def test_corruption_in_the_last_layer_seen_by_a_final_output_level(tmp_path):
     if shutil.which("iverilog") is None:
         pytest.skip("needs iverilog")
     ir = random_network_ir(**IR)
-    import tempfile
-    lv = rtl_level(corrupt(ir, layer=2, neuron=2), tempfile.mkdtemp(prefix="lutnet-selftest-"), "icarus")
+    lv = rtl_level(corrupt(ir, layer=2, neuron=2), tmp_path, "icarus")
     report = check_levels(ir, vectors_for(ir, 200), levels=("ir",), extra_levels=[lv])
     m = report.mismatches[0]
     assert (m.level, m.layer, m.neuron, m.per_layer) == ("icarus", 2, 2, False)
