@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from .config import ModelConfig
 from .nn import LUTLayer, LUTNet, NeuronSpec
 from .quant import SignedActQuant, UnsignedActQuant, make_act_quant
@@ -13,6 +15,12 @@ def build_model(cfg: ModelConfig, in_features: int) -> LUTNet:
     outputs, the last layer signed ``output_bits`` class scores; layer 0 quantizes the float input
     to ``input_bits`` codes initialised for the range ``[-input_range, input_range]`` (signed) or
     ``[0, input_range]`` (unsigned)."""
+    with torch.random.fork_rng():  # weights drawn from cfg.seed, the caller's RNG untouched
+        torch.manual_seed(cfg.seed)
+        return _build(cfg, in_features)
+
+
+def _build(cfg: ModelConfig, in_features: int) -> LUTNet:
     r = cfg.input_range
     in_quant = (make_act_quant(SignedActQuant, cfg.input_bits, "input_quant", min_val=-r, max_val=r)
                 if cfg.input_signed else make_act_quant(UnsignedActQuant, cfg.input_bits, "input_quant", max_val=r))
