@@ -223,7 +223,7 @@ def run_model(name: str, args, ds, log) -> dict:
     else:
         cfg.train.epochs = epochs
         torch.manual_seed(cfg.model.seed)
-        model = build_model(cfg.model, ds.X_train.shape[1])
+        model = build_model(cfg.model, ds.X_train.shape[1], ds.X_train)
         log(f"[{cfg.name}] training {epochs} epoch(s) on {len(ds.X_train):,} samples "
             f"(validation {cfg.train.val_fraction:.0%} of them) ...")
         t0 = time.time()

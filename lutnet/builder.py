@@ -3,27 +3,72 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 
 from .config import ModelConfig
+from .errors import ConfigError
 from .nn import LUTLayer, LUTNet, NeuronSpec
-from .quant import SignedActQuant, UnsignedActQuant, make_act_quant
+from .nn.layer import balanced_connectivity, random_connectivity
+from .quant import SignedActQuant, UnsignedActQuant, int_codes, make_act_quant
 
 
-def build_model(cfg: ModelConfig, in_features: int) -> LUTNet:
+def build_model(cfg: ModelConfig, in_features: int, X_train=None) -> LUTNet:
     """The LUTNet a ModelConfig describes: hidden layers have unsigned (ReLU-like) ``hidden_bits``
     outputs, the last layer signed ``output_bits`` class scores; layer 0 quantizes the float input
     to ``input_bits`` codes initialised for the range ``[-input_range, input_range]`` (signed) or
-    ``[0, input_range]`` (unsigned)."""
+    ``[0, input_range]`` (unsigned).  ``X_train`` (training inputs, never test data) is needed only
+    when ``cfg.input_min_active`` > 0."""
     with torch.random.fork_rng():  # weights drawn from cfg.seed, the caller's RNG untouched
         torch.manual_seed(cfg.seed)
-        return _build(cfg, in_features)
+        return _build(cfg, in_features, X_train)
 
 
-def _build(cfg: ModelConfig, in_features: int) -> LUTNet:
+def input_quantizer(cfg: ModelConfig):
     r = cfg.input_range
-    in_quant = (make_act_quant(SignedActQuant, cfg.input_bits, "input_quant", min_val=-r, max_val=r)
-                if cfg.input_signed else make_act_quant(UnsignedActQuant, cfg.input_bits, "input_quant", max_val=r))
+    return (make_act_quant(SignedActQuant, cfg.input_bits, "input_quant", min_val=-r, max_val=r)
+            if cfg.input_signed else make_act_quant(UnsignedActQuant, cfg.input_bits, "input_quant", max_val=r))
+
+
+def active_inputs(cfg: ModelConfig, X_train) -> np.ndarray:
+    """Indices of the inputs whose code (under the untrained input quantizer) differs from its most
+    common value in at least ``cfg.input_min_active`` of the samples of ``X_train``."""
+    X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32)
+    q = input_quantizer(cfg).eval()
+    with torch.no_grad():
+        codes = torch.cat([int_codes(q(X[i:i + 8192])).to(torch.int64) for i in range(0, len(X), 8192)])
+    mode = torch.mode(codes, dim=0).values
+    active = (codes != mode).to(torch.float64).mean(0).numpy()
+    return np.nonzero(active >= cfg.input_min_active)[0]
+
+
+def layer_connectivity(cfg: ModelConfig, i: int, in_features: int, fan_in: int, pool=None) -> torch.Tensor:
+    """Layer ``i``'s connectivity as the config draws it (shared by the Brevitas and Keras builders)."""
+    kind = cfg.layers[i].connectivity or cfg.connectivity
+    draw = balanced_connectivity if kind == "balanced" else random_connectivity
+    return draw(in_features, cfg.layers[i].out_features, fan_in, cfg.seed * 1000 + i, pool if i == 0 else None)
+
+
+def input_pool(cfg: ModelConfig, in_features: int, X_train):
+    """Layer 0's input pool (None: all inputs)."""
+    if not cfg.input_min_active:
+        return None
+    if X_train is None:
+        raise ConfigError("model.input_min_active is set, so the model needs the training inputs to choose "
+                          "layer 0's inputs: build_model(cfg, n_features, X_train)")
+    if np.shape(X_train)[-1] != in_features:
+        raise ConfigError(f"build_model: X_train has {np.shape(X_train)[-1]} features but in_features={in_features}")
+    pool = active_inputs(cfg, X_train)
+    fan_in = cfg.layers[0].fan_in or cfg.input_fan_in or cfg.fan_in
+    if len(pool) < fan_in:
+        raise ConfigError(f"model.input_min_active={cfg.input_min_active}: only {len(pool)} inputs are active in "
+                          f"the training data, fewer than layer 0's fan_in={fan_in}; lower input_min_active")
+    return pool
+
+
+def _build(cfg: ModelConfig, in_features: int, X_train) -> LUTNet:
+    in_quant = input_quantizer(cfg)
+    pool = input_pool(cfg, in_features, X_train)
     layers, src = [], in_features
     for i, lc in enumerate(cfg.layers):
         last = i == len(cfg.layers) - 1
@@ -34,6 +79,7 @@ def _build(cfg: ModelConfig, in_features: int) -> LUTNet:
             neuron, input_quant=in_quant if i == 0 else None,
             output_quant=SignedActQuant if last else UnsignedActQuant,
             output_bit_width=lc.bits or (cfg.output_bits if last else cfg.hidden_bits),
-            batch_norm=cfg.batch_norm, seed=cfg.seed * 1000 + i, name=f"layer{i}"))
+            batch_norm=cfg.batch_norm, seed=cfg.seed * 1000 + i, name=f"layer{i}",
+            connectivity=layer_connectivity(cfg, i, src, fan_in, pool)))
         src = lc.out_features
     return LUTNet(layers)

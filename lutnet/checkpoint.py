@@ -1,6 +1,8 @@
 """Checkpoints: weights, connectivity (a buffer in the state dict) and the run config, in one file."""
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import torch
@@ -36,7 +38,8 @@ def load_checkpoint(path):
     if blob.get("version") != VERSION:
         raise LutnetError(f"{path}: checkpoint version {blob.get('version')} is not supported (this lutnet reads {VERSION})")
     cfg = from_dict(RunConfig, blob["config"], str(path))
-    model = build_model(cfg.model, blob["in_features"])
+    # connectivity (and layer 0's input pool) come from the saved buffers, not from data
+    model = build_model(dataclasses.replace(cfg.model, input_min_active=0.0), blob["in_features"])
     try:
         model.load_state_dict(blob["state_dict"], strict=True)
     except RuntimeError as e:

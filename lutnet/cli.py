@@ -68,7 +68,7 @@ def cmd_train(args):
     if ckpt.exists() and not args.force:
         raise LutnetError(f"{ckpt} exists; pass --force to replace it or choose another --out")
     ds = _load_data(cfg, args.limit)
-    model = build_model(cfg.model, ds.n_features)
+    model = build_model(cfg.model, ds.n_features, ds.X_train)
     result = fit(model, ds.X_train, ds.y_train, cfg.train, progress=not args.quiet)
     test_acc = accuracy(model, ds.X_test, ds.y_test)
     metrics = {"best_epoch": result.best_epoch, "val_acc": result.best_val_acc, "test_acc": test_acc,

@@ -34,13 +34,21 @@ class LayerConfig:
     fan_in: typing.Optional[int] = None
     bits: typing.Optional[int] = None
     neuron: typing.Optional[NeuronConfig] = None
+    connectivity: typing.Optional[str] = None
 
 
 @dataclass
 class ModelConfig:
     """A LUT network.  ``layers`` lists widths (ints) or LayerConfig dicts; the last is the number of
     classes.  Layer outputs use ``hidden_bits`` (unsigned, a quantized ReLU), the last layer
-    ``output_bits`` (signed class scores).  ``input_fan_in`` overrides ``fan_in`` for layer 0."""
+    ``output_bits`` (signed class scores).  ``input_fan_in`` overrides ``fan_in`` for layer 0.
+
+    ``connectivity`` (per model, or per layer) is how neurons pick their inputs: ``random`` (each
+    neuron independently, LogicNets) or ``balanced`` (every input read equally often; a tree where
+    ``out_features * fan_in <= in_features``).  ``input_min_active`` > 0 restricts layer 0 to the
+    inputs whose quantized code differs from its most common value in at least that fraction of the
+    training samples (e.g. MNIST's border pixels are never read); it needs the training inputs when
+    the model is built (``build_model(cfg, n, X_train)``)."""
     layers: list
     fan_in: int = 4
     input_fan_in: typing.Optional[int] = None
@@ -52,6 +60,8 @@ class ModelConfig:
     neuron: NeuronConfig = field(default_factory=NeuronConfig)
     batch_norm: bool = True
     seed: int = 0
+    connectivity: str = "random"
+    input_min_active: float = 0.0
 
     def __post_init__(self):
         self.layers = [_layer(v, i, "<ModelConfig>") for i, v in enumerate(self.layers)]
@@ -170,9 +180,17 @@ def _check_model(m: ModelConfig, src: str):
     for name in ("fan_in", "input_bits", "hidden_bits", "output_bits"):
         if getattr(m, name) < 1:
             raise ConfigError(f"{src}: model.{name} must be >= 1, got {getattr(m, name)}")
+    kinds = ("random", "balanced")
+    if m.connectivity not in kinds:
+        raise ConfigError(f"{src}: model.connectivity must be one of {', '.join(kinds)}, got {m.connectivity!r}")
+    if not 0.0 <= m.input_min_active < 1.0:
+        raise ConfigError(f"{src}: model.input_min_active must be in [0, 1), got {m.input_min_active}")
     for i, l in enumerate(m.layers):
         if l.out_features < 1:
             raise ConfigError(f"{src}: model.layers[{i}].out_features must be >= 1, got {l.out_features}")
+        if l.connectivity is not None and l.connectivity not in kinds:
+            raise ConfigError(f"{src}: model.layers[{i}].connectivity must be one of {', '.join(kinds)}, "
+                              f"got {l.connectivity!r}")
 
 
 def load_config(path) -> RunConfig:

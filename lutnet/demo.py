@@ -29,7 +29,7 @@ def run_demo(epochs: int | None = None, out=None, force: bool = False, progress:
     ds = load_dataset(cfg.data.name)
     print(f"[1/4] data: {ds.name}, {len(ds.X_train)} train / {len(ds.X_test)} test samples, "
           f"{ds.n_features} features, {ds.n_classes} classes (validation carved from train)")
-    model = build_model(cfg.model, ds.n_features)
+    model = build_model(cfg.model, ds.n_features, ds.X_train)
     t0 = time.time()
     result = fit(model, ds.X_train, ds.y_train, cfg.train, progress=progress)
     test_acc = accuracy(model, ds.X_test, ds.y_test)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from lutnet.builder import build_model
@@ -73,5 +74,44 @@ def test_every_zoo_config_builds():
     for name in zoo_names():
         cfg = load_config(name)
         n_in = {"digits": 64, "mnist": 784, "jets": 16, "jets-synthetic": 16}[cfg.data.name]
-        net = build_model(cfg.model, n_in)
+        X = np.random.default_rng(0).random((64, n_in), dtype=np.float32)  # for input_min_active
+        net = build_model(cfg.model, n_in, X)
         assert net.in_features == n_in
+
+
+ACTIVE = """
+name: t
+model:
+  layers: [{out_features: 6, connectivity: random}, 3]
+  fan_in: 2
+  input_bits: 1
+  connectivity: balanced
+  input_min_active: 0.2
+"""
+
+
+def test_connectivity_and_input_pool(tmp_path):
+    import numpy as np
+    cfg = load_config(write(tmp_path, ACTIVE))
+    X = np.zeros((100, 10), np.float32)
+    X[:30, [1, 4, 7]] = 1.0   # active in 30 % of the samples
+    X[:5, 8] = 1.0            # in 5 %: below the threshold
+    net = build_model(cfg.model, 10, X)
+    assert set(net.layers[0].connectivity.flatten().tolist()) <= {1, 4, 7}
+    counts = np.bincount(net.layers[1].connectivity.flatten().numpy(), minlength=6)
+    assert counts.tolist() == [1] * 6  # balanced, 3 neurons x fan-in 2 over 6 inputs: a tree
+    with pytest.raises(ConfigError, match=r"model.input_min_active is set, so the model needs the training inputs"):
+        build_model(cfg.model, 10)
+    cfg.model.input_min_active = 0.5
+    with pytest.raises(ConfigError, match=r"only 0 inputs are active in the training data, fewer than layer 0's "
+                                          r"fan_in=2; lower input_min_active"):
+        build_model(cfg.model, 10, X)
+
+
+def test_bad_connectivity_in_config(tmp_path):
+    with pytest.raises(ConfigError, match=r"m.yaml: model.connectivity must be one of random, balanced, got 'local'"):
+        load_config(write(tmp_path, ACTIVE.replace("connectivity: balanced", "connectivity: local")))
+    with pytest.raises(ConfigError, match=r"m.yaml: model.layers\[0\].connectivity must be one of random, balanced"):
+        load_config(write(tmp_path, ACTIVE.replace("connectivity: random", "connectivity: tree")))
+    with pytest.raises(ConfigError, match=r"m.yaml: model.input_min_active must be in \[0, 1\), got 1.5"):
+        load_config(write(tmp_path, ACTIVE.replace("0.2", "1.5")))

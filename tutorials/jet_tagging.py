@@ -139,7 +139,7 @@ if QUICK:  # a smaller network, smaller batches: something sensible in a few sec
     cfg.model = dataclasses.replace(cfg.model, layers=[32, 16, 5])
     cfg.train.batch_size, cfg.train.lr = 128, 0.02
 print(cfg.description if not QUICK else f"{CONFIG}, shrunk for quick mode: layers {[l.out_features for l in cfg.model.layers]}")
-model = build_model(cfg.model, X_train.shape[1])
+model = build_model(cfg.model, X_train.shape[1], X_train)
 for layer in model.layers:
     print(f"  {layer.name}: {layer.in_features} -> {layer.out_features} neurons, fan-in {layer.fan_in}, "
           f"{layer.output_info().bits}-bit outputs")

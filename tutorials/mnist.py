@@ -133,7 +133,7 @@ else:
     print(cfg.description)
 if FALLBACK:  # 1,437 training images: more epochs cost little
     cfg.train.epochs = EPOCHS = 4 * EPOCHS
-model = build_model(cfg.model, X_train.shape[1])
+model = build_model(cfg.model, X_train.shape[1], X_train)
 for layer in model.layers:
     print(f"  {layer.name}: {layer.in_features} -> {layer.out_features} neurons, fan-in {layer.fan_in}, "
           f"{layer.output_info().bits}-bit outputs")

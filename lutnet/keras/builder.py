@@ -21,6 +21,7 @@ import math
 import qkeras
 import tensorflow as tf
 
+from ..builder import input_pool, layer_connectivity
 from ..config import ModelConfig
 from .layers import LUTLayer
 
@@ -40,16 +41,20 @@ def config_quantizers(cfg: ModelConfig, output_integer: int = OUTPUT_INTEGER):
     return in_q, outs
 
 
-def build_keras_model(cfg: ModelConfig, in_features: int, name: str = "lutnet",
+def build_keras_model(cfg: ModelConfig, in_features: int, X_train=None, name: str = "lutnet",
                       output_integer: int = OUTPUT_INTEGER) -> tf.keras.Model:
-    """The Keras Sequential model of :class:`LUTLayer` a ModelConfig describes."""
+    """The Keras Sequential model of :class:`LUTLayer` a ModelConfig describes; connectivity is
+    drawn exactly as :func:`lutnet.builder.build_model` draws it (``X_train``: as there, needed only
+    for ``input_min_active``, whose pool is chosen with the Brevitas input quantizer's codes)."""
     in_q, out_qs = config_quantizers(cfg, output_integer)
-    layers, src_q = [tf.keras.Input((in_features,), name="x")], in_q
+    pool = input_pool(cfg, in_features, X_train)
+    layers, src_q, src = [tf.keras.Input((in_features,), name="x")], in_q, in_features
     for i, (lc, out_q) in enumerate(zip(cfg.layers, out_qs)):
         fan_in = lc.fan_in or (cfg.input_fan_in if i == 0 and cfg.input_fan_in else cfg.fan_in)
         neuron = dataclasses.asdict(lc.neuron or cfg.neuron)
         layers.append(LUTLayer(lc.out_features, fan_in, neuron.pop("kind"), input_quantizer=src_q,
                                output_quantizer=out_q, batch_norm=cfg.batch_norm, seed=cfg.seed * 1000 + i,
-                               name=f"layer{i}", **neuron))
-        src_q = out_q
+                               name=f"layer{i}",
+                               connectivity=layer_connectivity(cfg, i, src, fan_in, pool).numpy(), **neuron))
+        src_q, src = out_q, lc.out_features
     return tf.keras.Sequential(layers, name=name)

@@ -1,7 +1,10 @@
 """Brevitas LUT layers: sparse layers of LUT neurons with pluggable neuron functions.
 
 A :class:`LUTLayer` has ``out_features`` neurons; neuron k reads the ``fan_in`` inputs listed in
-row k of the saved buffer ``connectivity`` (chosen at random with ``seed`` or passed explicitly).
+row k of the saved buffer ``connectivity``: drawn with ``seed`` (``"random"``: each neuron draws its
+inputs independently; ``"balanced"``: inputs are dealt out from shuffled decks, so every input is
+read equally often, +-1, and a layer with ``out_features * fan_in <= in_features`` is a tree) from
+all inputs or from ``input_pool``, or passed explicitly as an index array.
 Its output is ``output_quant(batch_norm(neuron_fn(inputs)))``.  ``input_mask`` (saved too) marks
 inputs removed by pruning; a pruned input is read as 0 and drops out of the neuron's table.
 
@@ -14,6 +17,9 @@ Layers only train and export; they never write files.
 """
 from __future__ import annotations
 
+from collections import deque
+
+import numpy as np
 import torch
 from brevitas.quant_tensor import QuantTensor
 from torch import nn
@@ -22,17 +28,44 @@ from ..quant import QuantInfo, UnsignedActQuant, int_codes, make_act_quant
 from .neurons import make_neuron
 
 
-def random_connectivity(in_features: int, out_features: int, fan_in: int, seed: int) -> torch.Tensor:
-    """Each neuron reads ``fan_in`` distinct inputs drawn uniformly (seeded, reproducible)."""
+CONNECTIVITY_KINDS = ("random", "balanced")
+
+
+def random_connectivity(in_features: int, out_features: int, fan_in: int, seed: int, pool=None) -> torch.Tensor:
+    """Each neuron reads ``fan_in`` distinct inputs drawn uniformly from ``pool`` (default: all
+    ``in_features`` inputs), independently of the other neurons (seeded, reproducible)."""
     g = torch.Generator().manual_seed(int(seed))
-    return torch.argsort(torch.rand(out_features, in_features, generator=g), dim=1)[:, :fan_in].contiguous()
+    n = in_features if pool is None else len(pool)
+    pick = torch.argsort(torch.rand(out_features, n, generator=g), dim=1)[:, :fan_in]
+    return (pick if pool is None else torch.as_tensor(np.asarray(pool), dtype=torch.long)[pick]).contiguous()
+
+
+def balanced_connectivity(in_features: int, out_features: int, fan_in: int, seed: int, pool=None) -> torch.Tensor:
+    """Neurons take their ``fan_in`` distinct inputs in turn from a queue of shuffled copies of
+    ``pool`` (default: all inputs): every input is read by as many neurons as any other, +-1, and
+    when ``out_features * fan_in <= len(pool)`` no input is read twice (a tree).  An input that a
+    neuron already reads is put back at the front of the queue for the next neuron."""
+    cand = np.arange(in_features) if pool is None else np.asarray(pool, dtype=np.int64)
+    rng = np.random.default_rng(int(seed))
+    queue: deque = deque()
+    rows = np.empty((out_features, fan_in), dtype=np.int64)
+    for k in range(out_features):
+        row, skipped = [], []
+        while len(row) < fan_in:
+            if not queue:
+                queue.extend(rng.permutation(cand).tolist())
+            c = queue.popleft()
+            (skipped if c in row else row).append(c)
+        queue.extendleft(reversed(skipped))
+        rows[k] = row
+    return torch.as_tensor(rows)
 
 
 class LUTLayer(nn.Module):
     def __init__(self, in_features: int, out_features: int, fan_in: int, neuron="linear",
                  input_quant=None, output_quant=UnsignedActQuant, input_bit_width: int | None = None,
-                 output_bit_width: int | None = 2, batch_norm: bool = True, connectivity=None,
-                 seed: int = 0, name: str | None = None, **neuron_options):
+                 output_bit_width: int | None = 2, batch_norm: bool = True, connectivity="random",
+                 seed: int = 0, name: str | None = None, input_pool=None, **neuron_options):
         super().__init__()
         self.name = name or f"LUTLayer({in_features}->{out_features})"
         where = f"LUTLayer {self.name!r}"
@@ -48,9 +81,23 @@ class LUTLayer(nn.Module):
         self.output_quant = make_act_quant(output_quant, output_bit_width, where + " output_quant")
         if self.output_quant is None:
             raise ValueError(f"{where}: output_quant is required (a LUT neuron's output is a code)")
-        if connectivity is None:
-            conn = random_connectivity(in_features, out_features, fan_in, seed)
+        if input_pool is not None:
+            input_pool = np.unique(np.asarray(input_pool, dtype=np.int64))
+            if input_pool.size and (input_pool.min() < 0 or input_pool.max() >= in_features):
+                raise ValueError(f"{where}: input_pool indices must lie in 0..{in_features - 1}")
+            if input_pool.size < fan_in:
+                raise ValueError(f"{where}: input_pool has {input_pool.size} inputs but fan_in={fan_in}; "
+                                 f"give a larger pool or a smaller fan_in")
+        if connectivity is None or isinstance(connectivity, str):
+            kind = connectivity or "random"
+            if kind not in CONNECTIVITY_KINDS:
+                raise ValueError(f"{where}: connectivity must be one of {', '.join(CONNECTIVITY_KINDS)} "
+                                 f"or an index array, got {kind!r}")
+            draw = random_connectivity if kind == "random" else balanced_connectivity
+            conn = draw(in_features, out_features, fan_in, seed, input_pool)
         else:
+            if input_pool is not None:
+                raise ValueError(f"{where}: input_pool only applies to drawn connectivity, not to an index array")
             conn = torch.as_tensor(connectivity, dtype=torch.long)
             if conn.shape != (out_features, fan_in):
                 raise ValueError(f"{where}: connectivity must have shape ({out_features}, {fan_in}); "

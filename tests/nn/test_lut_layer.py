@@ -39,6 +39,34 @@ def test_explicit_connectivity_checked():
         LUTLayer(4, 3, 2, connectivity=[[0, 4], [1, 2], [2, 3]])
 
 
+@pytest.mark.parametrize("n_in,n_out,fan_in", [(12, 4, 3), (10, 7, 3), (5, 40, 4), (7, 9, 7)])
+def test_balanced_connectivity_reads_every_input_equally_often(n_in, n_out, fan_in):
+    conn = LUTLayer(n_in, n_out, fan_in, connectivity="balanced", seed=3).connectivity
+    assert torch.equal(conn, LUTLayer(n_in, n_out, fan_in, connectivity="balanced", seed=3).connectivity)
+    assert all(len(set(r)) == fan_in for r in conn.tolist())
+    counts = torch.bincount(conn.flatten(), minlength=n_in)
+    if n_out * fan_in <= n_in:  # a tree: no input read twice
+        assert int(counts.max()) == 1
+    else:
+        assert int(counts.max() - counts.min()) <= 2 and int(counts.min()) >= 1
+
+
+def test_input_pool_restricts_drawn_connectivity():
+    pool = [2, 5, 6, 9]
+    for kind in ("random", "balanced"):
+        conn = LUTLayer(12, 8, 3, connectivity=kind, input_pool=pool, seed=1).connectivity
+        assert set(conn.flatten().tolist()) <= set(pool)
+    with pytest.raises(ValueError, match=r"LUTLayer 'x': input_pool has 2 inputs but fan_in=3; give a larger pool"):
+        LUTLayer(12, 8, 3, input_pool=[1, 2], name="x")
+    with pytest.raises(ValueError, match=r"LUTLayer 'x': input_pool indices must lie in 0..11"):
+        LUTLayer(12, 8, 3, input_pool=[1, 2, 12], name="x")
+    with pytest.raises(ValueError, match=r"LUTLayer 'x': connectivity must be one of random, balanced or an index "
+                                         r"array, got 'local'"):
+        LUTLayer(12, 8, 3, connectivity="local", name="x")
+    with pytest.raises(ValueError, match=r"input_pool only applies to drawn connectivity"):
+        LUTLayer(4, 3, 2, connectivity=[[0, 1], [2, 3], [1, 3]], input_pool=[0, 1, 2], name="x")
+
+
 def test_float_input_needs_input_quant():
     layer = LUTLayer(4, 3, 2, name="x")
     with pytest.raises(TypeError, match="got a float tensor but the layer has no input_quant"):
