@@ -46,6 +46,19 @@ def test_yosys_wide_table_uses_muxf(yosys_cache):
 
 
 @needs_yosys
+def test_small_tables_batched_equal_one_per_run(tmp_path):
+    """Tables of <= 6 address bits go many to a Yosys run; their figures must equal per-table runs."""
+    rng = np.random.default_rng(3)
+    tabs = [(rng.integers(0, 2, 64), 6, 1), (rng.integers(0, 4, 32), 5, 2), (np.arange(4) % 2, 2, 1),
+            (np.array([0, 1, 1, 0, 1, 0, 0, 1] * 8), 6, 1), (np.zeros(64, int), 6, 1)]
+    batched = synth.synth_tables(tabs, jobs=1, cache_dir=tmp_path / "a", progress=False, small_batch=8)
+    single = synth.synth_tables(tabs, jobs=2, cache_dir=tmp_path / "b", progress=False, small_batch=0)
+    keys = ("luts", "luts_by_size", "muxf7", "lut_levels", "ffs")
+    assert [{k: r[k] for k in keys} for r in batched] == [{k: r[k] for k in keys} for r in single]
+    assert [r["luts"] for r in batched] == [1, 2, 0, 1, 0]  # a wire and a constant need no LUT
+
+
+@needs_yosys
 def test_yosys_build_report_and_cache(yosys_cache):
     cache, _ = yosys_cache
     assert len(list(cache.glob("*.json"))) == 3 + 2  # constant (0-bit) tables are not synthesized
