@@ -105,3 +105,21 @@ def test_neuralut_shapes():
             assert l.neuron.kind == "subnet"
             assert (l.neuron.width, l.neuron.depth, l.neuron.skip) == (n, 3, 2)
             assert len(l.neuron.weights) == 4
+
+
+def test_lutnet_mnist_lut6_tables_fit_lut6_and_trees():
+    """lutnet-mnist-lut6: every table but the class scores' has <= 6 address bits (one LUT6 per
+    output bit), layer 0 reads only active pixels, and from layer 2 on each neuron's inputs form a tree."""
+    import numpy as np
+    import torch
+    cfg = load_config("lutnet-mnist-lut6")
+    X = np.zeros((400, 784), np.float32)
+    X[:, 200:600] = (np.random.default_rng(0).random((400, 400)) < 0.5)  # only pixels 200..599 ever set
+    net = build_model(cfg.model, 784, X)
+    in_bits = [cfg.model.input_bits] + [l.output_info().bits for l in net.layers[:-1]]
+    abits = [l.fan_in * b for l, b in zip(net.layers, in_bits)]
+    assert abits[:-1] == [6] * (len(abits) - 1) and abits[-1] == 12
+    conn0 = net.layers[0].connectivity
+    assert int(conn0.min()) >= 200 and int(conn0.max()) < 600
+    for l in net.layers[2:]:
+        assert torch.equal(l.connectivity.flatten().sort().values, torch.arange(l.in_features))
