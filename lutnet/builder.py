@@ -9,7 +9,7 @@ import torch
 from .config import ModelConfig
 from .errors import ConfigError
 from .nn import LUTLayer, LUTNet, NeuronSpec
-from .nn.layer import balanced_connectivity, random_connectivity
+from .nn.layer import CONNECTIVITY
 from .quant import SignedActQuant, UnsignedActQuant, int_codes, make_act_quant
 
 
@@ -45,8 +45,13 @@ def active_inputs(cfg: ModelConfig, X_train) -> np.ndarray:
 def layer_connectivity(cfg: ModelConfig, i: int, in_features: int, fan_in: int, pool=None) -> torch.Tensor:
     """Layer ``i``'s connectivity as the config draws it (shared by the Brevitas and Keras builders)."""
     kind = cfg.layers[i].connectivity or cfg.connectivity
-    draw = balanced_connectivity if kind == "balanced" else random_connectivity
-    return draw(in_features, cfg.layers[i].out_features, fan_in, cfg.seed * 1000 + i, pool if i == 0 else None)
+    return CONNECTIVITY[kind](in_features, cfg.layers[i].out_features, fan_in, cfg.seed * 1000 + i,
+                              pool if i == 0 else None)
+
+
+def layer_fan_in(cfg: ModelConfig, i: int) -> int:
+    """Layer ``i``'s fan-in: its own, else ``input_fan_in`` for layer 0, else the model's."""
+    return cfg.layers[i].fan_in or (cfg.input_fan_in if i == 0 and cfg.input_fan_in else cfg.fan_in)
 
 
 def input_pool(cfg: ModelConfig, in_features: int, X_train):
@@ -59,7 +64,7 @@ def input_pool(cfg: ModelConfig, in_features: int, X_train):
     if np.shape(X_train)[-1] != in_features:
         raise ConfigError(f"build_model: X_train has {np.shape(X_train)[-1]} features but in_features={in_features}")
     pool = active_inputs(cfg, X_train)
-    fan_in = cfg.layers[0].fan_in or cfg.input_fan_in or cfg.fan_in
+    fan_in = layer_fan_in(cfg, 0)
     if len(pool) < fan_in:
         raise ConfigError(f"model.input_min_active={cfg.input_min_active}: only {len(pool)} inputs are active in "
                           f"the training data, fewer than layer 0's fan_in={fan_in}; lower input_min_active")
@@ -72,7 +77,7 @@ def _build(cfg: ModelConfig, in_features: int, X_train) -> LUTNet:
     layers, src = [], in_features
     for i, lc in enumerate(cfg.layers):
         last = i == len(cfg.layers) - 1
-        fan_in = lc.fan_in or (cfg.input_fan_in if i == 0 and cfg.input_fan_in else cfg.fan_in)
+        fan_in = layer_fan_in(cfg, i)
         neuron = NeuronSpec(**dataclasses.asdict(lc.neuron or cfg.neuron))
         layers.append(LUTLayer(
             src, lc.out_features, fan_in,

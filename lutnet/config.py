@@ -37,6 +37,9 @@ class LayerConfig:
     connectivity: typing.Optional[str] = None
 
 
+CONNECTIVITY_KINDS = ("random", "balanced")  # lutnet.nn.layer.CONNECTIVITY's keys (torch-free here)
+
+
 @dataclass
 class ModelConfig:
     """A LUT network.  ``layers`` lists widths (ints) or LayerConfig dicts; the last is the number of
@@ -180,7 +183,7 @@ def _check_model(m: ModelConfig, src: str):
     for name in ("fan_in", "input_bits", "hidden_bits", "output_bits"):
         if getattr(m, name) < 1:
             raise ConfigError(f"{src}: model.{name} must be >= 1, got {getattr(m, name)}")
-    kinds = ("random", "balanced")
+    kinds = CONNECTIVITY_KINDS
     if m.connectivity not in kinds:
         raise ConfigError(f"{src}: model.connectivity must be one of {', '.join(kinds)}, got {m.connectivity!r}")
     if not 0.0 <= m.input_min_active < 1.0:

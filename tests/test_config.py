@@ -115,3 +115,9 @@ def test_bad_connectivity_in_config(tmp_path):
         load_config(write(tmp_path, ACTIVE.replace("connectivity: random", "connectivity: tree")))
     with pytest.raises(ConfigError, match=r"m.yaml: model.input_min_active must be in \[0, 1\), got 1.5"):
         load_config(write(tmp_path, ACTIVE.replace("0.2", "1.5")))
+
+
+def test_config_connectivity_kinds_are_the_layer_kinds():
+    from lutnet.config import CONNECTIVITY_KINDS
+    from lutnet.nn.layer import CONNECTIVITY
+    assert CONNECTIVITY_KINDS == tuple(CONNECTIVITY)

@@ -21,7 +21,7 @@ import math
 import qkeras
 import tensorflow as tf
 
-from ..builder import input_pool, layer_connectivity
+from ..builder import input_pool, layer_connectivity, layer_fan_in
 from ..config import ModelConfig
 from .layers import LUTLayer
 
@@ -50,7 +50,7 @@ def build_keras_model(cfg: ModelConfig, in_features: int, X_train=None, name: st
     pool = input_pool(cfg, in_features, X_train)
     layers, src_q, src = [tf.keras.Input((in_features,), name="x")], in_q, in_features
     for i, (lc, out_q) in enumerate(zip(cfg.layers, out_qs)):
-        fan_in = lc.fan_in or (cfg.input_fan_in if i == 0 and cfg.input_fan_in else cfg.fan_in)
+        fan_in = layer_fan_in(cfg, i)
         neuron = dataclasses.asdict(lc.neuron or cfg.neuron)
         layers.append(LUTLayer(lc.out_features, fan_in, neuron.pop("kind"), input_quantizer=src_q,
                                output_quantizer=out_q, batch_norm=cfg.batch_norm, seed=cfg.seed * 1000 + i,

@@ -28,9 +28,6 @@ from ..quant import QuantInfo, UnsignedActQuant, int_codes, make_act_quant
 from .neurons import make_neuron
 
 
-CONNECTIVITY_KINDS = ("random", "balanced")
-
-
 def random_connectivity(in_features: int, out_features: int, fan_in: int, seed: int, pool=None) -> torch.Tensor:
     """Each neuron reads ``fan_in`` distinct inputs drawn uniformly from ``pool`` (default: all
     ``in_features`` inputs), independently of the other neurons (seeded, reproducible)."""
@@ -59,6 +56,10 @@ def balanced_connectivity(in_features: int, out_features: int, fan_in: int, seed
         queue.extendleft(reversed(skipped))
         rows[k] = row
     return torch.as_tensor(rows)
+
+
+CONNECTIVITY = {"random": random_connectivity, "balanced": balanced_connectivity}
+CONNECTIVITY_KINDS = tuple(CONNECTIVITY)
 
 
 class LUTLayer(nn.Module):
@@ -93,8 +94,7 @@ class LUTLayer(nn.Module):
             if kind not in CONNECTIVITY_KINDS:
                 raise ValueError(f"{where}: connectivity must be one of {', '.join(CONNECTIVITY_KINDS)} "
                                  f"or an index array, got {kind!r}")
-            draw = random_connectivity if kind == "random" else balanced_connectivity
-            conn = draw(in_features, out_features, fan_in, seed, input_pool)
+            conn = CONNECTIVITY[kind](in_features, out_features, fan_in, seed, input_pool)
         else:
             if input_pool is not None:
                 raise ValueError(f"{where}: input_pool only applies to drawn connectivity, not to an index array")

@@ -173,16 +173,17 @@ def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, batch_rows: int
                 pass
         todo[k] = (np.asarray(t), int(a), int(o))
     n_cached = len(results)
-    # batches of about ``batch_rows`` table rows, at least ``jobs`` batches when there is work
     items = sorted(todo.items(), key=lambda kv: -len(kv[1][0]))
-    total_rows = sum(len(v[0]) for _, v in items)
-    target = max(1, min(batch_rows, -(-total_rows // max(1, jobs)))) if (items and batch_rows > 0) else 1
-    batches, cur, rows = [], [], 0
-    if small_batch > 0:
+    batches = []
+    if small_batch > 0:  # <= 6 address bits: many to a run (see the docstring)
         small = [(k, t, a, o) for k, (t, a, o) in items if a <= SMALL_ABITS]
         items = [kv for kv in items if kv[1][1] > SMALL_ABITS]
         n_b = -(-len(small) // small_batch)
         batches += [small[i::n_b] for i in range(n_b)]
+    # the rest: batches of about ``batch_rows`` table rows, at least ``jobs`` batches when there is work
+    total_rows = sum(len(v[0]) for _, v in items)
+    target = max(1, min(batch_rows, -(-total_rows // max(1, jobs)))) if (items and batch_rows > 0) else 1
+    cur, rows = [], 0
     for k, (t, a, o) in items:
         cur.append((k, t, a, o))
         rows += len(t)
