@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-import hls_backend
+from lutnet import hls_backend
 from lutnet.random_ir import random_input_codes, random_network_ir
 
 NETWORKS = {

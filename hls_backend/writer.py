@@ -25,7 +25,7 @@ N_TB = 64
 
 
 def template_dir() -> Path:
-    import firmware_templates
+    from lutnet import firmware_templates
     return Path(firmware_templates.__file__).resolve().parent / 'hls'
 
 

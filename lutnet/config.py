@@ -209,14 +209,14 @@ def load_config(path) -> RunConfig:
 
 
 def zoo_names() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("models").iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in resources.files("lutnet.models").iterdir() if p.name.endswith(".yaml"))
 
 
 def resolve_config(name_or_path) -> Path:
     p = Path(name_or_path)
     if p.is_file():
         return p
-    zoo = resources.files("models") / f"{name_or_path}.yaml"
+    zoo = resources.files("lutnet.models") / f"{name_or_path}.yaml"
     if zoo.is_file():
         return Path(str(zoo))
     raise ConfigError(f"{name_or_path}: no such config file, and no zoo model of that name "

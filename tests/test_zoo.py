@@ -14,7 +14,7 @@ PUBLISHED = [n for n in zoo_names() if n.split("-")[0] in ("logicnets", "polylut
 
 
 def _header(name):
-    text = (resources.files("models") / f"{name}.yaml").read_text()
+    text = (resources.files("lutnet.models") / f"{name}.yaml").read_text()
     lines = []
     for line in text.splitlines():
         if not line.startswith("#"):

@@ -131,7 +131,7 @@ def onnx_level(ir: NetworkIR) -> Level:
 def cpp_level(ir: NetworkIR, work_dir, cflags: str = "-O1") -> Level:
     import time
 
-    import hls_backend
+    from lutnet import hls_backend
     t0 = time.perf_counter()
     model = hls_backend.convert_ir(ir, output_dir=str(Path(work_dir) / "cpp"), output="cpp", cflags=cflags)
     model.compile()

@@ -42,7 +42,7 @@ def build_and_run(ir: NetworkIR, codes, project_dir, *, flags=(), synth_types: b
                   project: str = "myproject", suppress_ap_types: bool = True) -> SanitizedRun:
     """Write the C++ project of ``ir`` into ``project_dir``, build its testbench with sanitizers
     (plus ``flags``; ``synth_types`` selects the ap_uint synthesis types) and run it on ``codes``."""
-    import hls_backend
+    from lutnet import hls_backend
     if shutil.which("g++") is None:
         raise ToolNotFoundError("g++ is not on PATH (Debian/Ubuntu: sudo apt-get install g++)")
     prj = Path(project_dir)

@@ -40,7 +40,7 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 # --------------------------------------------------------------------------- templates
 def template_dir() -> Path:
-    import firmware_templates
+    from lutnet import firmware_templates
     return Path(firmware_templates.__file__).resolve().parent / "verilog"
 
 

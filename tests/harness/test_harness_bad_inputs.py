@@ -189,7 +189,7 @@ def verilog_over_file(tmp):
 
 
 def hls_foreign_dir(tmp):
-    import hls_backend
+    from lutnet import hls_backend
     d = tmp / "prj"
     d.mkdir()
     (d / "thesis.tex").write_text("mine")

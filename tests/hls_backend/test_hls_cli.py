@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import hls_backend
+from lutnet import hls_backend
 from lutnet.random_ir import random_network_ir
 
 HLS4ML = str(Path(sys.executable).with_name('hls4ml'))

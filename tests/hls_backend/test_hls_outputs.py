@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import hls4ml
-import hls_backend
+from lutnet import hls_backend
 from lutnet.export import to_ir
 from lutnet.nn import LUTLayer, LUTNet
 from lutnet.random_ir import random_input_codes, random_network_ir

@@ -10,15 +10,15 @@ import pytest
 import torch
 
 import hls4ml
-import hls_backend
+from lutnet import hls_backend
 from lutnet.errors import OutputExistsError
 from lutnet.nn import LUTLayer, LUTNet
 from lutnet.random_ir import random_network_ir
 
 
 def test_entry_point_declared_by_lutnet():
-    eps = [ep for ep in entry_points(group='hls4ml.backends') if ep.value == 'hls_backend:register']
-    assert eps, "no hls4ml.backends entry point 'hls_backend:register' (pyproject [project.entry-points])"
+    eps = [ep for ep in entry_points(group='hls4ml.backends') if ep.value == 'lutnet.hls_backend:register']
+    assert eps, "no hls4ml.backends entry point 'lutnet.hls_backend:register' (pyproject [project.entry-points])"
     assert any(ep.name == 'LUTNet' and ep.dist is not None and ep.dist.name == 'lutnet' for ep in eps)
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(shutil.which("g++") is None or shutil.which("ver
 
 
 def test_pruned_network_bit_exact_in_c_and_rtl(tmp_path):
-    hls_backend = pytest.importorskip("hls_backend")
+    hls_backend = pytest.importorskip("lutnet.hls_backend")
     torch.manual_seed(0)
     net = LUTNet([LUTLayer(16, 12, 4, "poly", degree=2, input_quant=SignedActQuant, input_bit_width=2,
                            output_quant=UnsignedActQuant, output_bit_width=2, seed=1),
