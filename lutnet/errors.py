@@ -28,3 +28,16 @@ class DataNotFoundError(LutnetError, FileNotFoundError):
 
 class ToolNotFoundError(LutnetError, RuntimeError):
     """An external tool (Verilator, Icarus, Yosys, g++) is missing; the message names the install step."""
+
+
+class SimulationError(LutnetError, RuntimeError):
+    """The simulator (Verilator, Icarus, the C simulation) failed to build or run the design, or its
+    output is malformed."""
+
+
+class UnsupportedQuantizerError(LutnetError, ValueError):
+    """A quantizer (e.g. a QKeras one) has no fixed integer encoding a LUT table can use."""
+
+
+class InputError(LutnetError, ValueError):
+    """Input data (features or codes) a command or function cannot take: wrong dtype, shape or range."""

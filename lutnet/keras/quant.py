@@ -22,6 +22,7 @@ import numpy as np
 import qkeras
 import tensorflow as tf
 
+from ..errors import UnsupportedQuantizerError  # noqa: F401  (a LutnetError; re-exported here)
 from ..ir import QuantSpec
 
 SUPPORTED = ("quantized_bits(bits, integer, symmetric=0|1, keep_negative=True|False, alpha=None|1) "
@@ -29,8 +30,6 @@ SUPPORTED = ("quantized_bits(bits, integer, symmetric=0|1, keep_negative=True|Fa
              "negative_slope=0; both with use_stochastic_rounding=False and qnoise_factor=1")
 
 
-class UnsupportedQuantizerError(ValueError):
-    """A QKeras quantizer has no fixed integer encoding a LUT table can use."""
 
 
 def resolve(quantizer):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import SimulationError  # noqa: F401  (a LutnetError; re-exported here)
 from ..ir import NetworkIR, pattern_to_code
 from . import emit
 from .tools import cache_root, find_tool, tool_version
@@ -30,8 +31,6 @@ VERILATOR_FLAGS = ["--binary", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-styl
 ICARUS_FLAGS = ["-g2012"]
 
 
-class SimulationError(RuntimeError):
-    """The simulator failed to build or run the design, or its output is malformed."""
 
 
 @dataclass
