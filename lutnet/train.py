@@ -33,9 +33,11 @@ def accuracy(model, X, y, batch_size: int = 4096) -> float:
     return float((pred.numpy() == np.asarray(y)).mean()) if len(X) else float("nan")
 
 
-def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=print) -> TrainResult:
+def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=print, on_epoch=None) -> TrainResult:
     """Train ``model`` on (X_train, y_train); a stratified ``cfg.val_fraction`` of it is held out for
-    validation.  The weights of the epoch with the best validation accuracy are restored at the end."""
+    validation.  The weights of the epoch with the best validation accuracy are restored at the end.
+    ``on_epoch(record)`` is called after every epoch with its loss and accuracies (e.g. to report to
+    a sweep scheduler that may stop the trial)."""
     X_tr, y_tr, X_val, y_val = train_val_split(np.asarray(X_train), np.asarray(y_train), cfg.val_fraction, cfg.seed)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -73,6 +75,8 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             best.best_val_acc, best.best_epoch = val_acc, epoch
             best_state = copy.deepcopy(model.state_dict())
         bar.set_postfix(loss=f"{rec['loss']:.3f}", val=f"{val_acc:.3f}", best=f"{best.best_val_acc:.3f}")
+        if on_epoch is not None:
+            on_epoch(rec)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
