@@ -7,12 +7,12 @@ import gzip
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
 from typing import Callable, Sequence
 
+from lutnet._files import atomic_write
 from lutnet.errors import DataNotFoundError, LutnetError
 
 DATA_DIR_ENV = "LUTNET_DATA_DIR"
@@ -86,25 +86,24 @@ def fetch_url(urls: Sequence[str], dest: Path, check: Callable[[Path], None]) ->
     check, else :class:`DataNotFoundError`; both messages list each URL with its failure.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     bad_content = False
-    for url in urls:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+
+    def download(url):
+        def write(tmp):
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
                 shutil.copyfileobj(resp, out, 1 << 20)
-            check(tmp)
-            os.replace(tmp, dest)
-            return dest
+            check(Path(tmp))
+        return write
+
+    for url in urls:
+        try:
+            return atomic_write(dest, download(url), overwrite=True)
         except (ChecksumError, DataFormatError) as exc:
             bad_content = True
             failures.append(f"{url}: {exc}")
         except OSError as exc:  # includes urllib.error.URLError
             failures.append(f"{url}: {exc}")
-        finally:
-            tmp.unlink(missing_ok=True)
     detail = "\n  ".join(failures) or "(no URLs given)"
     if bad_content:
         raise ChecksumError(f"downloaded {dest.name} failed verification:\n  {detail}")

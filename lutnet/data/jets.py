@@ -16,14 +16,13 @@ g=0, q=1, t=2, w=3, z=4; models trained on LogicNets' one-hot order need their o
 from __future__ import annotations
 
 import importlib.util
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from lutnet._files import atomic_write
 from lutnet.errors import DataNotFoundError
 
 from ._download import (DATA_DIR_ENV, DataFormatError, MissingDependencyError, cache_root,
@@ -159,14 +158,10 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_npz(path: Path, X: np.ndarray, y: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
             np.savez(f, X=X, y=y.astype(np.uint8), feature_names=np.array(FEATURES))
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(path, write, overwrite=True)
 
 
 def fetch_openml_jets(cache: Path) -> tuple[np.ndarray, np.ndarray]:

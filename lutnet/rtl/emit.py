@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write
 from ..errors import OutputExistsError
 from ..ir import NetworkIR
 
@@ -364,17 +365,11 @@ def write_verilog(ir: NetworkIR, out_dir, *, pipeline=1, input_reg: bool = False
         if p.is_file() and os.path.basename(stale) == stale:
             p.unlink()
     for name, data in files.items():
-        _write_atomic(out_dir / name, data)
+        atomic_write(out_dir / name, data, overwrite=True)
     if save_ir:
         ir.save(out_dir / f"{top}.lutir", overwrite=True)
-    _write_atomic(out_dir / MANIFEST, json.dumps(info.to_json(), indent=1).encode())
+    atomic_write(out_dir / MANIFEST, json.dumps(info.to_json(), indent=1), overwrite=True)
     return info
-
-
-def _write_atomic(path: Path, data: bytes):
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def load_info(out_dir) -> VerilogInfo:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write
 from . import emit
 from .tools import cache_root, find_tool, tool_version
 
@@ -206,9 +206,7 @@ def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, batch_rows: int
         for fut in as_completed(futs):
             res = fut.result()
             for k, s in res.items():
-                tmp = cache / f".{k}.json.tmp{os.getpid()}"
-                tmp.write_text(json.dumps(s))
-                os.replace(tmp, cache / f"{k}.json")
+                atomic_write(cache / f"{k}.json", json.dumps(s), overwrite=True)
                 s["cached"] = False
                 results[k] = s
             done += len(res)
