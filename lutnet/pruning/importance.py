@@ -1,6 +1,8 @@
 """Importance of prunable structures, as in the paper: magnitude (``l1``, ``l2``) of the weights a
 structure holds, or first-order Taylor saliency (``taylor``: ``sum |w * dL/dw|``, accumulated over
-a few batches — hls4ml's ``oracle`` metric).
+a few batches — hls4ml's ``oracle`` metric).  PyTorch side: which parameters a structure holds and
+their gradients; how scores become per-input or per-structure importances is framework-neutral
+(:mod:`lutnet.pruning.loop`, shared with Keras).
 
 For a LUT layer the structure is an input connection (neuron k, position j).  The weights attached
 to it are: linear — ``w[k, j]``; poly — the weights of every monomial containing input j;
@@ -9,43 +11,24 @@ For a dense layer the structures are groups of flat weight indices (hls4ml patte
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..nn.layer import LUTLayer
-from ..nn.neurons import LinearNeuron, PolyNeuron, SubnetNeuron
 from .errors import PruningError
+from .loop import METRICS, check_metric, default_normalize, dense_values, elementwise_scores, input_importance
 
-METRICS = ("l1", "l2", "taylor")
-
-
-def default_normalize(metric: str) -> bool:
-    """Whether to rescale importances per layer (to mean 1) before layers compete in one knapsack:
-    yes for magnitudes (weight scales differ between layers), no for Taylor saliency (an estimate
-    of the loss change, already comparable across layers)."""
-    return metric != "taylor"
+__all__ = ["METRICS", "default_normalize", "dense_structure_importance", "input_params", "lut_input_importance",
+           "torch_scores"]
 
 
-def _check_metric(metric):
-    if metric not in METRICS:
-        raise PruningError(f"unknown importance metric {metric!r}; known: {', '.join(METRICS)}")
-
-
-def _input_weights(layer: LUTLayer):
-    """[(parameter, reduce)] where ``reduce`` maps an element-wise score of the parameter's shape
-    to (out, F) by summing the entries attached to each input."""
+def input_params(layer: LUTLayer) -> list:
+    """The parameters attached to a LUT layer's inputs, in the order the shared rule reduces them."""
     n = layer.neuron
-    if isinstance(n, LinearNeuron):
-        return [(n.weight, lambda s: s)]
-    if isinstance(n, PolyNeuron):
-        inc = torch.zeros(n.fan_in, len(n.terms))
-        for t, m in enumerate(n.terms):
-            inc[list(set(m)), t] = 1.0
-        return [(n.weight, lambda s: s @ inc.T.to(s))]
-    if isinstance(n, SubnetNeuron):
-        pairs = [(n.weights[0], lambda s: s.sum(-1))]
-        if "0" in n.proj:
-            pairs.append((n.proj["0"], lambda s: s.sum(-1)))
-        return pairs
+    if n.kind in ("linear", "poly"):
+        return [n.weight]
+    if n.kind == "subnet":
+        return [n.weights[0]] + ([n.proj["0"]] if "0" in n.proj else [])
     raise PruningError(f"layer {layer.name!r}: no importance rule for neuron kind {n.kind!r}; pass "
                        f"importances explicitly")
 
@@ -81,31 +64,25 @@ def _taylor_grads(model, params, data, batches: int, batch_size: int, loss_fn):
             m.train(t)
         for p, gr in saved.items():
             p.grad = gr
-    return acc
+    return [a.detach().cpu().numpy() for a in acc]
 
 
-def _score(params, metric, model, data, batches, batch_size, loss_fn):
+def torch_scores(params, metric, model=None, data=None, batches: int = 4, batch_size: int = 256,
+                 loss_fn=torch.nn.functional.cross_entropy) -> list[np.ndarray]:
+    """Element-wise scores (numpy) of torch parameters."""
+    check_metric(metric)
     if metric == "taylor":
-        return _taylor_grads(model, params, data, batches, batch_size, loss_fn)
-    return [p.detach().abs() if metric == "l1" else p.detach() ** 2 for p in params]
+        return _taylor_grads(model, list(params), data, batches, batch_size, loss_fn)
+    return elementwise_scores([p.detach().cpu().numpy() for p in params], metric)
 
 
 def lut_input_importance(model, metric: str = "l1", data=None, batches: int = 4, batch_size: int = 256,
                          loss_fn=torch.nn.functional.cross_entropy) -> list[torch.Tensor]:
     """Importance (out, F) of every input connection of every LUT layer of ``model`` (>= 0;
     pruned connections get 0)."""
-    _check_metric(metric)
-    layers = list(model.layers)
-    pairs = [_input_weights(layer) for layer in layers]
-    flat = [p for ps in pairs for p, _ in ps]
-    scores = iter(_score(flat, metric, model, data, batches, batch_size, loss_fn))
-    out = []
-    for layer, ps in zip(layers, pairs):
-        total = sum(reduce(next(scores)) for _, reduce in ps)
-        if metric == "l2":
-            total = total.sqrt()
-        out.append(torch.where(layer.input_mask, total, torch.zeros_like(total)).detach().cpu())
-    return out
+    from .torch_prune import TorchLutTarget
+    target = TorchLutTarget(model, loss_fn)
+    return [torch.as_tensor(i, dtype=torch.float32) for i in input_importance(target, metric, data, batches, batch_size)]
 
 
 def dense_structure_importance(weight_params, structure_index, metric: str = "l1", model=None, data=None,
@@ -113,12 +90,5 @@ def dense_structure_importance(weight_params, structure_index, metric: str = "l1
                                loss_fn=torch.nn.functional.cross_entropy) -> list[torch.Tensor]:
     """Importance of each structure (rows of ``structure_index``, flat indices into the weight,
     ``-1`` = padding) of each dense weight."""
-    _check_metric(metric)
-    scores = _score(list(weight_params), metric, model, data, batches, batch_size, loss_fn)
-    out = []
-    for s, idx in zip(scores, structure_index):
-        idx = torch.as_tensor(idx, dtype=torch.long)
-        flat = torch.cat([s.detach().reshape(-1).cpu(), torch.zeros(1)])
-        v = flat[torch.where(idx >= 0, idx, flat.numel() - 1)].sum(1)
-        out.append(v.sqrt() if metric == "l2" else v)
-    return out
+    scores = torch_scores(list(weight_params), metric, model, data, batches, batch_size, loss_fn)
+    return [torch.as_tensor(dense_values(s, idx, metric), dtype=torch.float32) for s, idx in zip(scores, structure_index)]

@@ -2,14 +2,19 @@
 ``Dense``/``QDense`` layers under hls4ml DSP/BRAM/LUT budgets.  Importing this module imports
 TensorFlow.
 
-* LUT layers: the same knapsack as the PyTorch loop (:mod:`.lut_structures`); the chosen masks go to
-  each layer's ``prune_mask`` weight, so :func:`lutnet.keras.to_ir` emits the smaller tables.
-* Dense layers: hls4ml patterns/blocks of the kernel (Keras kernels are (in, out); hls4ml's
-  Resource strategy walks the transposed kernel, which is the (out, in) layout
+The loops are the framework-neutral ones of :mod:`.loop` (shared with PyTorch: the same importance
+rule, knapsack, dead-neuron rounds, cost models including ``cost_model="estimate"``, schedules);
+this module is the Keras side:
+
+* :class:`KerasLutTarget`: the chosen masks go to each LUT layer's ``prune_mask`` weight, so
+  :func:`lutnet.keras.to_ir` emits the smaller tables.
+* :class:`KerasDenseTarget`: hls4ml patterns/blocks of the kernel (Keras kernels are (in, out);
+  hls4ml's Resource strategy walks the transposed kernel, which is the (out, in) layout
   :class:`~lutnet.pruning.resources.DenseResourceModel` indexes).  Pruned weights are zeroed and
   :class:`PruneMaskCallback` keeps them zero during fine-tuning.
 * :func:`keras_finetune` fits on the training data with a validation split carved from it
-  (:func:`lutnet.data.train_val_split`), never the test set; pass it to the iterative loops.
+  (:func:`lutnet.data.train_val_split`), never the test set; pass it (or a ``TrainConfig``, which
+  runs :func:`lutnet.keras.train.fit`) to the iterative loops.
 """
 from __future__ import annotations
 
@@ -18,21 +23,14 @@ import tensorflow as tf
 
 from ..data import train_val_split
 from ..keras.layers import lut_layers
-from ..nn.neurons import monomials
+from . import loop
 from .errors import PruningError
-from .importance import METRICS, default_normalize
-from .knapsack import solve
-from .lut_structures import LayerSpec, LutPruneResult, network_cost, solve_masks
-from .resources import DenseResourceModel, dense_pruning_problem
-from .torch_prune import DensePruneResult, _cost_fn, iterative_prune
+from .loop import DensePruneResult, iterative_prune
+from .lut_structures import LayerSpec, LutPruneResult
+from .resources import DenseResourceModel
 
 
-def _check_metric(metric):
-    if metric not in METRICS:
-        raise PruningError(f"unknown importance metric {metric!r}; known: {', '.join(METRICS)}")
-
-
-# ---------------------------------------------------------------------- importance
+# ---------------------------------------------------------------------- scores
 def _taylor_scores(model, variables, data, batches, batch_size):
     """``sum_b |w * dL/dw|`` per variable; batch-norm moving statistics are restored afterwards."""
     if data is None:
@@ -58,69 +56,119 @@ def _taylor_scores(model, variables, data, batches, batch_size):
     return acc
 
 
-def _scores(model, variables, metric, data, batches, batch_size):
+def keras_scores(model, variables, metric, data=None, batches: int = 4, batch_size: int = 256) -> list:
+    """Element-wise scores (numpy) of Keras variables."""
+    loop.check_metric(metric)
     if metric == "taylor":
         return _taylor_scores(model, variables, data, batches, batch_size)
-    return [np.abs(v.numpy()) if metric == "l1" else v.numpy() ** 2 for v in variables]
+    return loop.elementwise_scores([v.numpy() for v in variables], metric)
 
 
-def _input_variables(layer):
-    """[(variable, reduce to (out, F))] of the weights attached to each input of a LUT layer."""
-    n = layer.neuron
-    if n.kind == "linear":
-        return [(layer.w["weight"], lambda s: s)]
-    if n.kind == "poly":
-        inc = np.zeros((n.fan_in, len(monomials(n.fan_in, n.degree))), np.float32)
-        for t, m in enumerate(monomials(n.fan_in, n.degree)):
-            inc[list(set(m)), t] = 1.0
-        return [(layer.w["weight"], lambda s: s @ inc.T)]
-    pairs = [(layer.w["weights_0"], lambda s: s.sum(-1))]
-    if "proj_0" in layer.w:
-        pairs.append((layer.w["proj_0"], lambda s: s.sum(-1)))
-    return pairs
+# ---------------------------------------------------------------------- LUT layers
+class KerasLutTarget(loop.LutPruneTarget):
+    """A Keras model of :class:`lutnet.keras.LUTLayer` as the shared LUT pruning loop sees it."""
+
+    def __init__(self, model):
+        self.model = model
+        self.layers = lut_layers(model)
+
+    def specs(self):
+        return [LayerSpec(l.prune_mask.numpy() > 0, l.connectivity.numpy().astype(np.int64), l.input_encoding.bits,
+                          l.output_encoding.bits) for l in self.layers]
+
+    def neuron_kinds(self):
+        return [l.neuron for l in self.layers]
+
+    def input_param_scores(self, metric, data, batches, batch_size):
+        def params(layer):
+            if layer.neuron.kind in ("linear", "poly"):
+                return [layer.w["weight"]]
+            return [layer.w["weights_0"]] + ([layer.w["proj_0"]] if "proj_0" in layer.w else [])
+        groups = [params(l) for l in self.layers]
+        flat = iter(keras_scores(self.model, [v for g in groups for v in g], metric, data, batches, batch_size))
+        return [[next(flat) for _ in g] for g in groups]
+
+    def get_mask(self, li):
+        return self.layers[li].prune_mask.numpy() > 0
+
+    def set_mask(self, li, mask):
+        self.layers[li].prune_mask.assign(np.asarray(mask, np.float32))
+
+    def extract_layer(self, li):
+        from ..keras.export import extract_layer
+        return extract_layer(self.layers[li], li)
+
+    def to_ir(self):
+        from ..keras.export import to_ir
+        return to_ir(self.model)
 
 
 def keras_lut_importance(model, metric: str = "l1", data=None, batches: int = 4, batch_size: int = 256) -> list:
     """(out, F) importance of every input connection of every LUT layer (pruned ones: 0)."""
-    _check_metric(metric)
-    layers = lut_layers(model)
-    pairs = [_input_variables(l) for l in layers]
-    scores = iter(_scores(model, [v for ps in pairs for v, _ in ps], metric, data, batches, batch_size))
-    out = []
-    for layer, ps in zip(layers, pairs):
-        total = sum(reduce(next(scores)) for _, reduce in ps)
-        total = np.sqrt(total) if metric == "l2" else total
-        out.append(np.where(layer.prune_mask.numpy() > 0, total, 0.0))
-    return out
+    return loop.input_importance(KerasLutTarget(model), metric, data, batches, batch_size)
 
 
-# ---------------------------------------------------------------------- LUT layers
 def keras_lut_specs(model) -> list[LayerSpec]:
-    return [LayerSpec(l.prune_mask.numpy() > 0, l.connectivity.numpy().astype(np.int64), l.input_encoding.bits,
-                      l.output_encoding.bits) for l in lut_layers(model)]
+    return KerasLutTarget(model).specs()
 
 
 def keras_lut_cost(model, cost_model="lutcost") -> float:
-    """LUTs of the Keras LUT network's current masks (== ``lutnet.keras.to_ir(model).lut_cost()``)."""
-    return network_cost(keras_lut_specs(model), _cost_fn(cost_model))
+    """LUTs of the Keras LUT network's current masks (``"lutcost"``: equals
+    ``lutnet.keras.to_ir(model).lut_cost()``; ``"estimate"``: the estimator on the exported tables)."""
+    return loop.lut_cost(KerasLutTarget(model), cost_model)
 
 
 def prune_keras_lut(model, budget: float, metric: str = "l1", method: str = "auto", data=None,
-                    cost_model="lutcost", min_inputs_last: int = 1, importance=None) -> LutPruneResult:
-    """Prune a Keras LUT network in place to ``budget`` LUTs (see ``prune_lut_network``)."""
-    imp = importance if importance is not None else keras_lut_importance(model, metric, data)
-    fn = _cost_fn(cost_model)
-    masks, sol, rounds = solve_masks(keras_lut_specs(model), [np.asarray(i, np.float64) for i in imp], budget,
-                                     fn, method, min_inputs_last, normalize=default_normalize(metric))
-    for layer, m in zip(lut_layers(model), masks):
-        layer.prune_mask.assign(m.astype(np.float32))
-    return LutPruneResult.of(sol, masks, keras_lut_cost(model, fn), budget, rounds)
+                    cost_model="lutcost", min_inputs_last: int = 1, importance=None, max_rounds: int = 8,
+                    normalize: bool | None = None) -> LutPruneResult:
+    """Prune a Keras LUT network in place to ``budget`` LUTs (the options of
+    :func:`lutnet.pruning.prune_lut_network`, ``cost_model="estimate"`` included)."""
+    return loop.prune_lut(KerasLutTarget(model), budget, metric, method, data, cost_model, min_inputs_last,
+                          importance, max_rounds, normalize)
+
+
+def prune_keras_lut_iteratively(model, X_train, y_train, budget: float, schedule=None, finetune=None,
+                                metric: str = "l1", method: str = "auto", cost_model="lutcost",
+                                min_inputs_last: int = 1, normalize: bool | None = None, log=None):
+    """LUT-budget pruning of a Keras LUT network with a schedule and fine-tuning between steps
+    (``finetune``: a callable such as :func:`keras_finetune`, or a ``TrainConfig``)."""
+    from ..keras.train import fit
+
+    def step(m, b):
+        return prune_keras_lut(m, b["lut"], metric, method, (X_train, y_train), cost_model, min_inputs_last,
+                               normalize=normalize)
+
+    return iterative_prune(model, X_train, y_train, {"lut": float(budget)}, step,
+                           lambda m: {"lut": keras_lut_cost(m, cost_model)}, schedule, finetune, log, fit)
 
 
 # ---------------------------------------------------------------------- dense layers
 def keras_dense_layers(model) -> list:
     """Every ``Dense`` (and QKeras ``QDense``, a subclass) layer, in order."""
     return [l for l in model.layers if isinstance(l, tf.keras.layers.Dense)]
+
+
+class KerasDenseTarget(loop.DenseTarget):
+    """The Dense/QDense layers of a Keras model, in hls4ml's (out, in) layout."""
+
+    def __init__(self, model):
+        self.model = model
+        self.layers = {l.name: l for l in keras_dense_layers(model)}
+
+    def layer_names(self):
+        return list(self.layers)
+
+    def weight(self, name):
+        return self.layers[name].kernel.numpy().T
+
+    def weight_scores(self, names, metric, data, batches, batch_size):
+        scores = keras_scores(self.model, [self.layers[n].kernel for n in names], metric, data, batches, batch_size)
+        return [s.T for s in scores]
+
+    def apply_mask(self, name, mask_out_in):
+        layer = self.layers[name]
+        layer._lutnet_prune_mask = np.asarray(mask_out_in).T.astype(np.float32)
+        layer.kernel.assign(layer.kernel.numpy() * layer._lutnet_prune_mask)
 
 
 def keras_resource_model(layer, reuse_factor: int = 1, strategy: str = "resource", weight_bits: int | None = None,
@@ -135,17 +183,7 @@ def keras_resource_model(layer, reuse_factor: int = 1, strategy: str = "resource
 
 
 def keras_dense_usage(model, resource_models: dict) -> dict:
-    total = {"dsp": 0.0, "lut": 0.0, "bram": 0.0}
-    for l in keras_dense_layers(model):
-        if l.name in resource_models:
-            for r, v in resource_models[l.name].usage(l.kernel.numpy().T).items():
-                total[r] += v
-    return total
-
-
-def _apply_kernel_mask(layer, mask_out_in: np.ndarray):
-    layer._lutnet_prune_mask = mask_out_in.T.astype(np.float32)
-    layer.kernel.assign(layer.kernel.numpy() * layer._lutnet_prune_mask)
+    return loop.dense_usage(KerasDenseTarget(model), resource_models)
 
 
 class PruneMaskCallback(tf.keras.callbacks.Callback):
@@ -161,57 +199,22 @@ class PruneMaskCallback(tf.keras.callbacks.Callback):
 def prune_keras_dense(model, budgets: dict, resource_models: dict, metric: str = "l1", method: str = "auto",
                       data=None, normalize: bool | None = None, min_keep: int = 1) -> DensePruneResult:
     """Zero hls4ml structures of the named Dense layers so the estimate fits ``budgets`` (see
-    :func:`lutnet.pruning.torch_prune.prune_dense`)."""
-    _check_metric(metric)
-    normalize = default_normalize(metric) if normalize is None else normalize
-    layers = [l for l in keras_dense_layers(model) if l.name in resource_models]
-    missing = set(resource_models) - {l.name for l in layers}
-    if missing:
-        raise PruningError(f"no Dense layer named {sorted(missing)} in the model; Dense layers are: "
-                           f"{[l.name for l in keras_dense_layers(model)]}")
-    scores = _scores(model, [l.kernel for l in layers], metric, data, 4, 256)
-    values, idxs = [], []
-    for l, sc in zip(layers, scores):
-        idx = resource_models[l.name].structure_index()
-        flat = np.concatenate([sc.T.reshape(-1), [0.0]])  # (out, in) order, padding reads 0
-        v = flat[np.where(idx >= 0, idx, flat.size - 1)].sum(1)
-        values.append(np.sqrt(v) if metric == "l2" else v)
-        idxs.append(idx)
-    problem = dense_pruning_problem(values, [resource_models[l.name] for l in layers], normalize, min_keep)
-    sol = solve(problem, budgets, method=method)
-    start, per_layer = 0, {}
-    for l, idx in zip(layers, idxs):
-        keep = sol.selected[start:start + len(idx)]
-        start += len(idx)
-        n = int(np.prod(l.kernel.shape))
-        flat = np.zeros(n + 1, bool)
-        flat[np.where(idx[keep] >= 0, idx[keep], n)] = True
-        _apply_kernel_mask(l, flat[:-1].reshape(l.kernel.shape[1], l.kernel.shape[0]))
-        per_layer[l.name] = resource_models[l.name].usage(l.kernel.numpy().T)
-    return DensePruneResult(sol, keras_dense_usage(model, resource_models), dict(budgets), per_layer)
+    :func:`lutnet.pruning.loop.prune_dense`)."""
+    return loop.prune_dense(KerasDenseTarget(model), budgets, resource_models, metric, method, data, normalize,
+                            min_keep, kind="Dense layer")
 
 
 # ---------------------------------------------------------------------- fine-tuning + schedules
 def keras_finetune(epochs: int = 2, batch_size: int = 256, val_fraction: float = 0.1, seed: int = 0):
     """A fine-tune callable for the iterative loops: ``model.fit`` (the model must be compiled with
     an accuracy metric or not at all) on a split of the training data; returns validation accuracy."""
+    from ..keras.train import accuracy
+
     def run(model, X, y):
         X_tr, y_tr, X_val, y_val = train_val_split(np.asarray(X), np.asarray(y), val_fraction, seed)
         model.fit(X_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[PruneMaskCallback()])
-        pred = np.concatenate([model(X_val[i:i + 8192], training=False).numpy().argmax(1)
-                               for i in range(0, len(X_val), 8192)])
-        return float((pred == y_val).mean())
+        return accuracy(model, X_val, y_val, batch_size=8192)
     return run
-
-
-def prune_keras_lut_iteratively(model, X_train, y_train, budget: float, schedule=None, finetune=None,
-                                metric: str = "l1", method: str = "auto", cost_model="lutcost", log=None):
-    """LUT-budget pruning of a Keras LUT network with a schedule and fine-tuning between steps."""
-    def step(m, b):
-        return prune_keras_lut(m, b["lut"], metric, method, (X_train, y_train), cost_model)
-
-    return iterative_prune(model, X_train, y_train, {"lut": float(budget)}, step,
-                           lambda m: {"lut": keras_lut_cost(m, cost_model)}, schedule, finetune, log)
 
 
 def prune_keras_dense_iteratively(model, X_train, y_train, budgets: dict, resource_models: dict, schedule=None,
