@@ -1,11 +1,16 @@
-"""The ``lutnet`` command: train, export, verify, info, demo (+ the RTL commands when present)."""
+"""The ``lutnet`` command: train, export, verify, info, onnx, demo, and the RTL commands (verilog,
+simulate, build).  The grammar (exit codes, ``-o/--output``, ``--force``, ``-q/--quiet``, one-line
+errors) is :mod:`lutnet._cli`'s."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from .errors import LutnetError
+from ._cli import USER_ERROR, add_force, add_output, add_quiet, check_output, load_ir, run_command
+from ._table import format_table  # noqa: F401  (re-exported: `from lutnet.cli import format_table`)
+
+PROG = "lutnet"
 
 
 def _load_data(cfg, limit=None):
@@ -16,18 +21,6 @@ def _load_data(cfg, limit=None):
     if limit:
         ds = ds.subset(limit) if hasattr(ds, "subset") else ds
     return ds
-
-
-def format_table(rows: list[dict], columns=None) -> str:
-    """A plain text table of dict rows."""
-    if not rows:
-        return "(empty)"
-    columns = columns or list(rows[0])
-    cell = lambda v: f"{v:,.1f}" if isinstance(v, float) else (f"{v:,}" if isinstance(v, int) else str(v))
-    body = [[cell(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
-    line = lambda vals: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths)))
-    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(b) for b in body])
 
 
 def _framework(name):
@@ -56,18 +49,17 @@ def _load_any_checkpoint(path):
 
 
 def cmd_train(args):
-    from .config import load_config
-    build_model, fit, accuracy, save_checkpoint, ckpt_name = _framework(args.framework)
+    from .config import check_model, load_config, resolve_config
     cfg = load_config(args.config)
     if args.epochs is not None:
         cfg.train.epochs = args.epochs
     if args.data_path:
         cfg.data.path = args.data_path
-    out = Path(args.out or f"runs/{cfg.name}")
-    ckpt = out / ckpt_name
-    if ckpt.exists() and not args.force:
-        raise LutnetError(f"{ckpt} exists; pass --force to replace it or choose another --out")
+    build_model, fit, accuracy, save_checkpoint, ckpt_name = _framework(args.framework)
+    out = Path(args.output or f"runs/{cfg.name}")
+    ckpt = check_output(out / ckpt_name, args.force)
     ds = _load_data(cfg, args.limit)
+    check_model(cfg.model, ds.n_features, str(resolve_config(args.config)), max_rows=args.max_rows)
     model = build_model(cfg.model, ds.n_features, ds.X_train)
     result = fit(model, ds.X_train, ds.y_train, cfg.train, progress=not args.quiet)
     test_acc = accuracy(model, ds.X_test, ds.y_test)
@@ -79,21 +71,21 @@ def cmd_train(args):
 
 
 def cmd_export(args):
+    out = check_output(args.output, args.force)
     model, cfg, _, to_ir = _load_any_checkpoint(args.checkpoint)
     kwargs = {"progress": not args.quiet} if to_ir.__module__ == "lutnet.export" else {}
     ir = to_ir(model, max_rows=args.max_rows, metadata={"name": cfg.name}, **kwargs)
-    ir.save(args.output, overwrite=args.force)
+    ir.save(out, overwrite=args.force)
     print(format_table(ir.summary()))
-    print(f"IR written to {args.output}")
+    print(f"IR written to {out}")
 
 
 def cmd_verify(args):
     import numpy as np
 
-    from .ir import NetworkIR
     from .verify import verify
     model, cfg, _, to_ir = _load_any_checkpoint(args.checkpoint)
-    ir = NetworkIR.load(args.ir) if args.ir else to_ir(model)
+    ir = load_ir(args.ir, "verify") if args.ir else to_ir(model)
     ds = _load_data(cfg, args.limit)
     parts = {"test": [(ds.X_test, ds.y_test)], "train": [(ds.X_train, ds.y_train)],
              "all": [(ds.X_train, ds.y_train), (ds.X_test, ds.y_test)]}[args.split]
@@ -105,42 +97,49 @@ def cmd_verify(args):
 
 
 def cmd_info(args):
-    from .ir import NetworkIR
-    ir = NetworkIR.load(args.ir)
+    ir = load_ir(args.ir, "info")
+    print(f"network: {ir.metadata['name']}")
     print(format_table(ir.summary()))
     print(f"inputs {ir.n_inputs} x {ir.input_quant.bits} bits; outputs {ir.n_outputs} x "
           f"{ir.output_quant.bits} bits; LUT-cost estimate {ir.lut_cost():,.0f}")
 
 
 def cmd_onnx(args):
-    from .ir import NetworkIR
     from .onnx_export import save_onnx
-    save_onnx(NetworkIR.load(args.ir), args.output, float_input=not args.codes, overwrite=args.force)
-    print(f"ONNX model written to {args.output} (input: {'int64 codes' if args.codes else 'float32 features'})")
+    out = check_output(args.output, args.force)
+    save_onnx(load_ir(args.ir, "onnx"), out, float_input=not args.codes, overwrite=args.force)
+    print(f"ONNX model written to {out} (input: {'int64 codes' if args.codes else 'float32 features'})")
 
 
 def cmd_demo(args):
     from .demo import run_demo
-    return run_demo(epochs=args.epochs, out=args.out, force=args.force, progress=not args.quiet)
+    return run_demo(epochs=args.epochs, out=args.output, force=args.force, progress=not args.quiet,
+                    yosys=args.yosys)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lutnet", description="Train LUT networks and turn them into bit-exact logic.")
+    p = argparse.ArgumentParser(
+        prog=PROG, description="Train LUT networks and turn them into bit-exact logic.",
+        epilog="exit status: 0 ok, 1 a check found a mismatch, 2 a user error. Outputs: a command that "
+               "writes checks its outputs before any work and refuses an output file that exists or an "
+               "output directory that is not empty; --force replaces them.")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model from a config file or zoo name")
     t.add_argument("config", help="a YAML config, or a zoo name (models/<name>.yaml)")
-    t.add_argument("--out", help="output directory (default runs/<name>)")
+    add_output(t, aliases=("--out",), help="output directory (default runs/<name>)")
     t.add_argument("--epochs", type=int, help="override train.epochs")
     t.add_argument("--limit", type=int, help="use at most this many training samples")
     t.add_argument("--data-path", help="local dataset path (overrides data.path)")
     t.add_argument("--framework", choices=["torch", "keras"], default="torch",
                    help="Brevitas/PyTorch (default) or QKeras/Keras layers")
+    t.add_argument("--max-rows", type=int, default=1 << 20,
+                   help="largest table allowed per neuron (rows); larger configs are refused before training")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="extract truth tables: checkpoint -> IR file")
     e.add_argument("checkpoint", help="checkpoint.pt (PyTorch) or checkpoint_keras/ (Keras)")
-    e.add_argument("-o", "--output", required=True, help="IR file to write (.npz)")
+    add_output(e, required=True, help="IR file to write (.npz)")
     e.add_argument("--max-rows", type=int, default=1 << 20, help="largest table allowed per neuron (rows)")
     e.set_defaults(func=cmd_export)
 
@@ -157,36 +156,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     o = sub.add_parser("onnx", help="IR file -> ONNX graph (runs in onnxruntime, bit-exact)")
     o.add_argument("ir")
-    o.add_argument("-o", "--output", required=True)
+    add_output(o, required=True, help="ONNX file to write")
     o.add_argument("--codes", action="store_true", help="take int64 input codes instead of float features")
     o.set_defaults(func=cmd_onnx)
 
-    d = sub.add_parser("demo", help="train, extract, verify and cost a small network on sklearn digits")
+    d = sub.add_parser("demo", help="train on sklearn digits, then hls4ml C++ and Verilog firmware, "
+                                    "bit-exact C and RTL simulation, build reports")
     d.add_argument("--epochs", type=int, help="override the demo's epochs")
-    d.add_argument("--out", help="also write checkpoint and IR to this directory")
+    add_output(d, aliases=("--out",), help="directory for every artifact [runs/demo]")
+    d.add_argument("--yosys", choices=("sample", "all", "none"), default="sample",
+                   help="Yosys build report on a sample of the tables (fast), all of them, or none [sample]")
     d.set_defaults(func=cmd_demo)
 
+    for parser in (t, e, o, d):  # the commands that write
+        add_force(parser)
     for parser in (t, e, v, i, o, d):
-        parser.add_argument("--force", action="store_true", help="overwrite existing output files")
-        parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    try:
-        from .rtl import cli as rtl_cli  # verilog, simulate, build
-    except ImportError:  # the RTL flow is still optional while it is being built
-        rtl_cli = None
-    if rtl_cli is not None:
-        rtl_cli.register(sub)
+        add_quiet(parser)
+    from .rtl import cli as rtl_cli  # verilog, simulate, build
+    rtl_cli.register(sub)
+    from .sweep import cli as sweep_cli  # sweep (Ray Tune)
+    sweep_cli.register(sub)
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        rc = args.func(args)
-    except LutnetError as e:
-        print(f"lutnet {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    return int(rc or 0)
+    return run_command(f"{PROG} {args.command}", args.func, args)
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
+__all__ = ["main", "build_parser", "format_table", "USER_ERROR"]
