@@ -41,3 +41,11 @@ class UnsupportedQuantizerError(LutnetError, ValueError):
 
 class InputError(LutnetError, ValueError):
     """Input data (features or codes) a command or function cannot take: wrong dtype, shape or range."""
+
+
+class LayerConfigError(LutnetError, ValueError):
+    """A LUT layer's arguments (fan-in, neuron kind and options, connectivity, input pool) do not fit."""
+
+
+class UnsupportedModelError(LutnetError, ValueError):
+    """A model holds layers or operations lutnet cannot turn into LUTs (the message names each one)."""

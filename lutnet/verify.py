@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
+from .frontend import frontend_of
 from .ir import NetworkIR
 
 
@@ -31,12 +31,8 @@ class VerifyReport:
 
 def model_codes(model, X, batch_size: int = 8192):
     """(input codes, output codes) of a Brevitas LUTNet or a Keras model of lutnet LUT layers."""
-    if hasattr(model, "output_codes"):  # lutnet.nn.LUTNet
-        X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-        return model.input_codes(X).numpy(), model.output_codes(X, batch_size=batch_size).numpy()
-    from .keras.layers import input_codes, output_codes  # Keras (imports TensorFlow)
-    X = np.asarray(X, dtype=np.float32)
-    return np.asarray(input_codes(model, X)), np.asarray(output_codes(model, X, batch_size=batch_size))
+    fe = frontend_of(model)
+    return fe.input_codes(model, X), fe.output_codes(model, X, batch_size=batch_size)
 
 
 def verify(model, ir: NetworkIR, X, y=None, batch_size: int = 8192) -> VerifyReport:

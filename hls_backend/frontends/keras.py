@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 
+from lutnet.errors import UnsupportedModelError
+
 from .ir import lut_dense_dict
 
 CLASS = 'LUTLayer'
@@ -41,7 +43,8 @@ def check_model_arch(model_arch):
         return
     bad = [f"{l['config'].get('name')!r} ({l['class_name']})" for l in layers if l.get('class_name') not in SUPPORTED]
     if bad:
-        raise ValueError(f"the LUTNet backend cannot implement {len(bad)} layer(s) of this model: {'; '.join(bad)}. "
+        raise UnsupportedModelError(f"the LUTNet backend cannot implement {len(bad)} layer(s) of this model: "
+                                    f"{'; '.join(bad)}. "
                          f"It implements lutnet.keras.LUTLayer layers; train the other layers as LUT layers or "
                          f"leave them out of the model")
 

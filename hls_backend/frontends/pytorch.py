@@ -13,14 +13,16 @@ A model containing LUT layers is checked before tracing: one error names every m
 backend cannot implement."""
 from __future__ import annotations
 
+from lutnet.errors import UnsupportedModelError
+
 from .ir import lut_dense_dict
 
-LUT_MODULES = ('LUTLayer',)
 SUPPORTED_LEAVES = ('LUTLayer', 'QuantIdentity', 'Dropout')  # hls4ml skips Dropout
 
 
 def _is_lut_module(m) -> bool:
-    return type(m).__name__ in LUT_MODULES and type(m).__module__.startswith('lutnet.')
+    from lutnet.nn import LUTLayer
+    return isinstance(m, LUTLayer)
 
 
 def _backend_check(config, what):
@@ -122,10 +124,54 @@ def check_model(tracer, root):
 
     visit(root, '')
     if bad:
-        raise ValueError(f"the LUTNet backend cannot implement {len(bad)} module(s) of this model: {'; '.join(bad)}. "
+        raise UnsupportedModelError(f"the LUTNet backend cannot implement {len(bad)} module(s) of this model: "
+                                    f"{'; '.join(bad)}. "
                          f"It implements lutnet LUT layers (lutnet.nn.LUTLayer), an input quantizer "
                          f"(brevitas QuantIdentity) and a final argmax; train the other layers as LUT layers "
                          f"or leave them out of the model")
+
+
+def _op_name(node) -> str:
+    if node.op == 'call_method':
+        return f".{node.target}()"
+    t = node.target
+    mod = getattr(t, '__module__', None) or ''
+    name = getattr(t, '__name__', str(t))
+    if mod.startswith('torch'):
+        mod = 'torch.nn.functional' if 'functional' in mod else 'torch'
+    return f"{mod}.{name}" if mod and mod != 'builtins' else name
+
+
+def _supported_op(node) -> bool:
+    if node.op in ('call_method', 'call_function') and getattr(node.target, '__name__', node.target) == 'argmax':
+        return True
+    return node.op == 'call_function' and node.target is getattr and len(node.args) > 1 and node.args[1] == 'value'
+
+
+def check_graph(graph, root):
+    """One error naming, in the user's terms (their module's class and the operation as written:
+    ``torch.softmax``, ``.softmax()``), every function or method call the LUTNet backend cannot
+    implement; the tracer's internal node names (``getattr_1``) never reach the user."""
+    bad = [n for n in graph.nodes if n.op in ('call_method', 'call_function') and not _supported_op(n)]
+    if not bad:
+        return
+    def where(node):  # the user's module whose forward made the call (innermost, when FX recorded it)
+        stack = node.meta.get('nn_module_stack') or {}
+        if stack:
+            path, cls = list(stack.values())[-1]
+            cls = getattr(cls, '__qualname__', str(cls).rsplit('.', 1)[-1].strip("'>"))
+            return f"{cls}.forward" + (f" (module {path!r})" if path else "")
+        return f"{type(root).__qualname__}.forward"
+
+    calls = {}
+    for n in bad:
+        calls.setdefault(where(n), []).append(_op_name(n))
+    ops = '; '.join(f"{w} calls {', '.join(dict.fromkeys(o))}" for w, o in calls.items())
+    hint = (" A softmax does not change which class scores highest: convert the model without it (keep it in "
+            "the loss only)." if any('softmax' in _op_name(n) for n in bad) else "")
+    raise UnsupportedModelError(f"the LUTNet backend cannot implement what this model computes: {ops}. It implements LUT "
+                     f"layers, an input quantizer, the class scores (a QuantTensor's .value) and a final argmax."
+                     f"{hint}")
 
 
 def extend_tracer(tracer_cls):
@@ -137,8 +183,12 @@ def extend_tracer(tracer_cls):
         return _is_lut_module(m) or stock_leaf(self, m, module_qualified_name)
 
     def trace(self, root, *args, **kwargs):
-        if hasattr(root, 'modules') and any(_is_lut_module(m) for m in root.modules()):
+        lut = hasattr(root, 'modules') and any(_is_lut_module(m) for m in root.modules())
+        if lut:
             check_model(self, root)
-        return stock_trace(self, root, *args, **kwargs)
+        graph = stock_trace(self, root, *args, **kwargs)
+        if lut:
+            check_graph(graph, root)
+        return graph
 
     tracer_cls.is_leaf_module, tracer_cls.trace, tracer_cls._lutnet = is_leaf_module, trace, True

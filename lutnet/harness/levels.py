@@ -40,25 +40,11 @@ class Level:
 
 
 # --------------------------------------------------------------------------- framework models
-def is_torch_model(model) -> bool:
-    from ..nn.layer import LUTNet
-    return isinstance(model, LUTNet)
-
-
-def is_keras_model(model) -> bool:
-    mod = type(model).__module__
-    return mod.startswith("keras") or mod.startswith("tensorflow") or mod.startswith("tf_keras")
-
-
 def ir_of_model(model) -> NetworkIR:
-    """The IR of a Brevitas ``LUTNet`` or a QKeras model of ``lutnet.keras.LUTLayer``."""
-    if is_torch_model(model):
-        from ..export import to_ir
-        return to_ir(model)
-    if is_keras_model(model):
-        from ..keras import to_ir
-        return to_ir(model)
-    raise TypeError(f"expected a NetworkIR, a lutnet.nn.LUTNet or a Keras LUT model; got {type(model).__name__}")
+    """The IR of a Brevitas ``LUTNet`` or a QKeras model of ``lutnet.keras.LUTLayer`` (its frontend's
+    ``to_ir``)."""
+    from ..frontend import frontend_of
+    return frontend_of(model).to_ir(model)
 
 
 def _codes_to_floats(ir: NetworkIR, codes) -> np.ndarray:
@@ -66,36 +52,17 @@ def _codes_to_floats(ir: NetworkIR, codes) -> np.ndarray:
     return ir.input_quant.to_values(np.asarray(codes, np.int64)).astype(np.float32)
 
 
-def _run_torch(model, ir, codes) -> LevelOutput:
-    import torch
-
-    from ..quant import int_codes
-    x = torch.from_numpy(_codes_to_floats(ir, codes))
-    model.eval()
-    with torch.no_grad():
-        qt, layers = x, []
-        for layer in model.layers:
-            qt = layer(qt)
-            layers.append(int_codes(qt).to(torch.int64).numpy())
-        in_codes = model.input_codes(x).numpy()
-    return LevelOutput(layers[-1], layers, in_codes)
-
-
-def _run_keras(model, ir, codes) -> LevelOutput:
-    from ..keras import lut_layers
-    from ..keras.layers import input_codes
-    x = _codes_to_floats(ir, codes)
-    v, layers = x, []
-    for layer in lut_layers(model):
-        v = layer(v, training=False)
-        layers.append(layer.output_encoding.to_codes(np.asarray(v)))
-    return LevelOutput(layers[-1], layers, input_codes(model, x))
-
-
 def model_level(model, ir: NetworkIR) -> Level:
-    run = _run_torch if is_torch_model(model) else _run_keras
-    kind = "brevitas" if is_torch_model(model) else "qkeras"
-    return Level("model", lambda codes: run(model, ir, codes), notes={"framework": kind})
+    """The framework model (eval mode) on the float inputs that quantize to the given codes; exposes
+    every layer's codes and the codes the model's own input quantizer gave."""
+    from ..frontend import frontend_of
+    fe = frontend_of(model)
+
+    def run(codes):
+        x = _codes_to_floats(ir, codes)
+        layers = fe.layer_codes(model, x)
+        return LevelOutput(layers[-1], layers, fe.input_codes(model, x))
+    return Level("model", run, notes={"framework": fe.framework})
 
 
 # --------------------------------------------------------------------------- IR and ONNX

@@ -1,5 +1,6 @@
-"""Keras checkpoints: the model (``model.keras``: weights, connectivity, quantizers) and a JSON file
-with the run config, input width and metrics, side by side in one directory."""
+"""Keras checkpoints: the model (``model.keras``: weights, connectivity, quantizers) and ``run.json``
+with the checkpoint header (run config, input width, metrics; the rules of
+:mod:`lutnet.core.checkpoint`, shared with PyTorch), side by side in one directory."""
 from __future__ import annotations
 
 import json
@@ -9,14 +10,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from ..config import RunConfig, from_dict
+from ..core.checkpoint import check_header, header
 from ..errors import LutnetError, OutputExistsError
 
-FORMAT = "lutnet-keras-checkpoint"
-VERSION = 1
 
-
-def save_checkpoint(path, model, cfg: RunConfig, in_features: int, metrics: dict | None = None,
+def save_checkpoint(path, model, cfg, in_features: int, metrics: dict | None = None,
                     overwrite: bool = False) -> Path:
     """Write directory ``path`` (``model.keras`` + ``run.json``), replacing it only with ``overwrite``."""
     path = Path(path)
@@ -26,9 +24,7 @@ def save_checkpoint(path, model, cfg: RunConfig, in_features: int, metrics: dict
     tmp = Path(tempfile.mkdtemp(prefix=".lutnet-", dir=path.parent))
     try:
         model.save(tmp / "model.keras")
-        meta = {"format": FORMAT, "version": VERSION, "config": cfg.to_dict(), "in_features": int(in_features),
-                "metrics": dict(metrics or {})}
-        (tmp / "run.json").write_text(json.dumps(meta, indent=1))
+        (tmp / "run.json").write_text(json.dumps(header("keras", cfg, in_features, metrics), indent=1))
         if path.exists():
             shutil.rmtree(path)
         tmp.rename(path)
@@ -45,10 +41,9 @@ def load_checkpoint(path):
         meta = json.loads((path / "run.json").read_text())
     except (OSError, ValueError) as e:
         raise LutnetError(f"{path} is not a readable lutnet Keras checkpoint: {e}") from None
-    if meta.get("format") != FORMAT:
-        raise LutnetError(f"{path} is not a lutnet Keras checkpoint (written by lutnet.keras.checkpoint)")
-    if meta.get("version") != VERSION:
-        raise LutnetError(f"{path}: checkpoint version {meta.get('version')} is not supported (this lutnet reads {VERSION})")
-    cfg = from_dict(RunConfig, meta["config"], str(path / "run.json"))
-    model = tf.keras.models.load_model(path / "model.keras")
-    return model, cfg, meta.get("metrics", {})
+    cfg, _, metrics = check_header(meta, path, "keras", path / "run.json")
+    try:
+        model = tf.keras.models.load_model(path / "model.keras")
+    except Exception as e:  # Keras raises ValueError/OSError/TypeError for damaged or foreign files
+        raise LutnetError(f"{path / 'model.keras'} is not a readable Keras model: {e}") from None
+    return model, cfg, metrics

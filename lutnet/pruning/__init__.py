@@ -5,18 +5,20 @@
 * :mod:`.lut_structures` — a LUT network's knapsack (per neuron: how many inputs to keep), numpy only;
 * :mod:`.importance` — magnitude (L1/L2) and Taylor (|w·grad|) importance of structures (PyTorch);
 * :mod:`.schedule` — constant and polynomial budget schedules;
-* :mod:`.torch_prune` — pruning loops for lutnet LUT networks and PyTorch/Brevitas dense MLPs;
-* :mod:`.keras_prune` — the same for lutnet.keras LUT layers and Keras/QKeras Dense (imports TensorFlow).
+* :mod:`.loop` — the pruning loops, written once for every framework (numpy only);
+* :mod:`.torch_prune` — their PyTorch side: lutnet LUT networks and PyTorch/Brevitas dense MLPs;
+* :mod:`.keras_prune` — their Keras side: lutnet.keras LUT layers and Keras/QKeras Dense (imports TensorFlow).
+
+``lutnet.frontend.frontend_of(model).prune(model, budget, ...)`` prunes a model of either framework.
 """
 from .errors import InfeasibleBudgetError, PruningError, UnknownResourceError
-from .knapsack import (KnapsackProblem, Solution, solve, solve_brute_force, solve_dp, solve_greedy,
-                       solve_milp)
+from .knapsack import KnapsackProblem, Solution, solve, solve_brute_force, solve_dp, solve_greedy, solve_milp
 from .resources import DenseResourceModel, lut_cost_model, lut_neuron_cost
 from .schedule import ConstantSchedule, PolynomialSchedule
-from .torch_prune import (lut_network_cost, prune_dense, prune_dense_iteratively, prune_lut_iteratively,
-                          prune_lut_network)
+from .torch_prune import lut_network_cost, prune_dense, prune_dense_iteratively, prune_lut_iteratively, prune_lut_network
 
 __all__ = ["ConstantSchedule", "DenseResourceModel", "InfeasibleBudgetError", "KnapsackProblem",
            "PolynomialSchedule", "PruningError", "Solution", "UnknownResourceError", "lut_cost_model",
            "lut_neuron_cost", "lut_network_cost", "prune_dense", "prune_dense_iteratively",
-           "prune_lut_iteratively", "prune_lut_network", "solve", "solve_brute_force", "solve_dp", "solve_greedy", "solve_milp"]
+           "prune_lut_iteratively", "prune_lut_network", "solve", "solve_brute_force", "solve_dp", "solve_greedy",
+           "solve_milp"]

@@ -14,23 +14,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..nn.layer import LUTLayer
 from .errors import PruningError
 from .loop import METRICS, check_metric, default_normalize, dense_values, elementwise_scores, input_importance
 
-__all__ = ["METRICS", "default_normalize", "dense_structure_importance", "input_params", "lut_input_importance",
+__all__ = ["METRICS", "default_normalize", "dense_structure_importance", "named_params", "lut_input_importance",
            "torch_scores"]
 
 
-def input_params(layer: LUTLayer) -> list:
-    """The parameters attached to a LUT layer's inputs, in the order the shared rule reduces them."""
-    n = layer.neuron
-    if n.kind in ("linear", "poly"):
-        return [n.weight]
-    if n.kind == "subnet":
-        return [n.weights[0]] + ([n.proj["0"]] if "0" in n.proj else [])
-    raise PruningError(f"layer {layer.name!r}: no importance rule for neuron kind {n.kind!r}; pass "
-                       f"importances explicitly")
+def named_params(neuron) -> dict:
+    """A torch neuron's parameters by the neuron families' names (``weight``, ``weights_0``, ``proj_0``)."""
+    if callable(getattr(neuron, "params", None)):
+        return neuron.params()
+    out = {"weight": neuron.weight} if hasattr(neuron, "weight") else {}
+    out.update({f"weights_{i}": w for i, w in enumerate(getattr(neuron, "weights", ()))})
+    out.update({f"proj_{k}": w for k, w in getattr(neuron, "proj", {}).items()})
+    return out
 
 
 def _taylor_grads(model, params, data, batches: int, batch_size: int, loss_fn):

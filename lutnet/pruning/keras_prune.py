@@ -79,14 +79,11 @@ class KerasLutTarget(loop.LutPruneTarget):
     def neuron_kinds(self):
         return [l.neuron for l in self.layers]
 
-    def input_param_scores(self, metric, data, batches, batch_size):
-        def params(layer):
-            if layer.neuron.kind in ("linear", "poly"):
-                return [layer.w["weight"]]
-            return [layer.w["weights_0"]] + ([layer.w["proj_0"]] if "proj_0" in layer.w else [])
-        groups = [params(l) for l in self.layers]
-        flat = iter(keras_scores(self.model, [v for g in groups for v in g], metric, data, batches, batch_size))
-        return [[next(flat) for _ in g] for g in groups]
+    def named_params(self, li):
+        return dict(self.layers[li].w)
+
+    def param_scores(self, params, metric, data, batches, batch_size):
+        return keras_scores(self.model, params, metric, data, batches, batch_size)
 
     def get_mask(self, li):
         return self.layers[li].prune_mask.numpy() > 0

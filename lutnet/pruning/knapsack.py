@@ -239,7 +239,8 @@ def solve_dp(problem: KnapsackProblem, budgets: dict, resolution: float = 1.0) -
 
 
 def _best_per_set(problem, budgets, method) -> Solution:
-    chosen = np.array([problem.set_start[s] + int(np.argmax(problem.opt_value[problem.set_start[s]:problem.set_start[s + 1]]))
+    starts = problem.set_start
+    chosen = np.array([starts[s] + int(np.argmax(problem.opt_value[starts[s]:starts[s + 1]]))
                        for s in range(problem.n_sets)], np.int64)
     return problem._solution(chosen, budgets, method, True)
 

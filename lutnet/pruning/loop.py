@@ -63,10 +63,13 @@ class LutPruneTarget:
         """Every layer's mask, connectivity, input and output bits."""
         raise NotImplementedError
 
-    def input_param_scores(self, metric: str, data, batches: int, batch_size: int) -> list[list[np.ndarray]]:
-        """Per layer, the element-wise scores (|w|, w**2 or |w * dL/dw|) of the parameters attached to
-        its inputs, in the order :func:`input_importance` reduces them: ``[weight]`` (linear, poly),
-        ``[first hidden weights, first skip projection (if any)]`` (subnet)."""
+    def named_params(self, li: int) -> dict:
+        """Layer ``li``'s neuron parameters (framework objects) by the neuron families' names
+        (``weight``, ``weights_0``, ``proj_0``, ...)."""
+        raise NotImplementedError
+
+    def param_scores(self, params: list, metric: str, data, batches: int, batch_size: int) -> list[np.ndarray]:
+        """Element-wise scores (numpy) of framework parameters: |w|, w**2 or |w * dL/dw| (``taylor``)."""
         raise NotImplementedError
 
     def neuron_kinds(self) -> list:
@@ -85,6 +88,16 @@ class LutPruneTarget:
 
     def to_ir(self):
         raise NotImplementedError
+
+
+def input_param_names(neuron, available) -> list[str]:
+    """The parameters attached to a neuron's inputs: ``weight`` (linear, poly); the first hidden
+    layer's ``weights_0`` and, if the first block has one, its skip projection ``proj_0`` (subnet)."""
+    if neuron.kind in ("linear", "poly"):
+        return ["weight"]
+    if neuron.kind == "subnet":
+        return ["weights_0"] + (["proj_0"] if "proj_0" in available else [])
+    raise PruningError(f"no importance rule for neuron kind {neuron.kind!r}; pass importances explicitly")
 
 
 def _reduce_to_inputs(neuron, scores: list) -> np.ndarray:
@@ -108,10 +121,14 @@ def input_importance(target: LutPruneTarget, metric: str = "l1", data=None, batc
                      batch_size: int = 256) -> list[np.ndarray]:
     """(out, F) importance of every input connection of every LUT layer (>= 0; pruned ones 0)."""
     check_metric(metric)
+    groups = []
+    for li, neuron in enumerate(target.neuron_kinds()):
+        named = target.named_params(li)
+        groups.append([named[n] for n in input_param_names(neuron, named)])
+    flat = iter(target.param_scores([p for g in groups for p in g], metric, data, batches, batch_size))
     out = []
-    for li, (neuron, scores) in enumerate(zip(target.neuron_kinds(),
-                                              target.input_param_scores(metric, data, batches, batch_size))):
-        total = _reduce_to_inputs(neuron, scores)
+    for li, (neuron, group) in enumerate(zip(target.neuron_kinds(), groups)):
+        total = _reduce_to_inputs(neuron, [next(flat) for _ in group])
         if metric == "l2":
             total = np.sqrt(total)
         out.append(np.where(target.get_mask(li), total, 0.0))

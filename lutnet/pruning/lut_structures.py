@@ -164,7 +164,7 @@ class LutPruneResult:
     constant_neurons: int
 
     @classmethod
-    def of(cls, sol, masks, cost, budget, rounds) -> "LutPruneResult":
+    def of(cls, sol, masks, cost, budget, rounds) -> LutPruneResult:
         return cls(sol, float(cost), float(budget), rounds, int(sum(m.sum() for m in masks)),
                    int(sum((~m.any(1)).sum() for m in masks)))
 
@@ -181,8 +181,9 @@ def solve_masks(layers: list[LayerSpec], importance: list, budget: float, cost_f
     """Masks within ``budget`` LUTs: solve, make unread neurons (orphans) constant, re-solve with
     the orphans found so far fixed at m = 0 until no new orphan appears (or ``max_rounds``).
     Returns (masks, solution, rounds).  Already pruned inputs stay pruned."""
-    frozen = None
-    for rnd in range(1, max_rounds + 1):
+    frozen, rounds = None, 0
+    while rounds < max_rounds:
+        rounds += 1
         plan = build_problem(layers, importance, cost_fn, min_inputs_last, frozen, normalize, option_costs)
         sol = solve(plan.problem, {"lut": budget}, method=method)
         chosen = decode(plan, layers, sol)
@@ -196,4 +197,4 @@ def solve_masks(layers: list[LayerSpec], importance: list, budget: float, cost_f
                          cost_fn))
     if cost > budget:
         raise PruningError(f"internal error: pruned cost {cost:g} exceeds the budget {budget:g}")
-    return masks, sol, rnd
+    return masks, sol, rounds

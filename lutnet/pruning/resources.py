@@ -20,8 +20,8 @@ These are the structures and costs of hls4ml's ``VivadoDSPEstimator`` /
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

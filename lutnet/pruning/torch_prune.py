@@ -23,7 +23,7 @@ import torch
 from ..config import TrainConfig
 from ..nn.layer import LUTNet
 from . import loop
-from .importance import input_params, torch_scores
+from .importance import named_params, torch_scores
 from .loop import DensePruneResult, iterative_prune  # noqa: F401  (public names of this module)
 from .lut_structures import LayerSpec, LutPruneResult, LutPruningProblem, build_problem
 
@@ -53,11 +53,11 @@ class TorchLutTarget(loop.LutPruneTarget):
     def neuron_kinds(self):
         return [l.neuron for l in self.layers]
 
-    def input_param_scores(self, metric, data, batches, batch_size):
-        groups = [input_params(l) for l in self.layers]
-        flat = iter(torch_scores([p for g in groups for p in g], metric, self.model, data, batches, batch_size,
-                                 self.loss_fn))
-        return [[next(flat) for _ in g] for g in groups]
+    def named_params(self, li):
+        return named_params(self.layers[li].neuron)
+
+    def param_scores(self, params, metric, data, batches, batch_size):
+        return torch_scores(params, metric, self.model, data, batches, batch_size, self.loss_fn)
 
     def get_mask(self, li):
         return self.layers[li].input_mask.cpu().numpy().astype(bool)

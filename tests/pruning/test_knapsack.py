@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 from lutnet.errors import LutnetError
-from lutnet.pruning import (InfeasibleBudgetError, KnapsackProblem, PruningError, UnknownResourceError, solve,
-                            solve_brute_force, solve_dp, solve_greedy, solve_milp)
+from lutnet.pruning import (
+    InfeasibleBudgetError,
+    KnapsackProblem,
+    PruningError,
+    UnknownResourceError,
+    solve,
+    solve_brute_force,
+    solve_dp,
+    solve_greedy,
+    solve_milp,
+)
 
 
 def random_problem(rng, n_resources=1, integer=True):
@@ -93,8 +102,8 @@ def test_group_exactly_one_and_mandatory():
     # group 0: options (value, cost) (0,0) (5,4) (9,9); a mandatory free item (1,3); a free item (4.5,2)
     p = KnapsackProblem([0, 5, 9, 1, 4.5], [0, 4, 9, 3, 2], "lut", groups=[0, 0, 0, -1, -1],
                         mandatory=[False, False, False, True, False])
-    for budget, sel, value in [(3, [1, 0, 0, 1, 0], 1), (5, [1, 0, 0, 1, 1], 5.5), (8, [0, 1, 0, 1, 0], 6), (9, [0, 1, 0, 1, 1], 10.5),
-                               (13, [0, 1, 0, 1, 1], 10.5), (14, [0, 0, 1, 1, 1], 14.5)]:
+    for budget, sel, value in [(3, [1, 0, 0, 1, 0], 1), (5, [1, 0, 0, 1, 1], 5.5), (8, [0, 1, 0, 1, 0], 6),
+                               (9, [0, 1, 0, 1, 1], 10.5), (13, [0, 1, 0, 1, 1], 10.5), (14, [0, 0, 1, 1, 1], 14.5)]:
         for m in ("dp", "milp", "brute_force"):
             sol = solve(p, {"lut": budget}, method=m)
             assert sol.selected.astype(int).tolist() == sel and sol.value == value, (budget, m)

@@ -11,9 +11,16 @@ pytest.importorskip("qkeras")
 
 from lutnet.keras import LUTLayer, input_codes, output_codes, to_ir  # noqa: E402
 from lutnet.pruning import InfeasibleBudgetError  # noqa: E402
-from lutnet.pruning.keras_prune import (keras_dense_usage, keras_finetune, keras_lut_cost,  # noqa: E402
-                                        keras_lut_importance, keras_resource_model, prune_keras_dense,
-                                        prune_keras_dense_iteratively, prune_keras_lut)
+from lutnet.pruning.keras_prune import (  # noqa: E402
+    keras_dense_usage,
+    keras_finetune,
+    keras_lut_cost,
+    keras_lut_importance,
+    keras_resource_model,
+    prune_keras_dense,
+    prune_keras_dense_iteratively,
+    prune_keras_lut,
+)
 from lutnet.pruning.schedule import PolynomialSchedule  # noqa: E402
 
 

@@ -40,8 +40,8 @@ torch = pytest.importorskip("torch")
 from lutnet.keras import to_ir as keras_to_ir  # noqa: E402
 from lutnet.keras.convert import from_brevitas  # noqa: E402
 from lutnet.nn import LUTLayer, LUTNet  # noqa: E402
-from lutnet.pruning.keras_prune import keras_lut_cost, keras_lut_importance, prune_keras_lut  # noqa: E402
 from lutnet.pruning.importance import lut_input_importance  # noqa: E402
+from lutnet.pruning.keras_prune import keras_lut_cost, keras_lut_importance, prune_keras_lut  # noqa: E402
 from lutnet.pruning.torch_prune import lut_network_cost, prune_lut_network  # noqa: E402
 from lutnet.quant import SignedActFixedPoint, UnsignedActFixedPoint  # noqa: E402
 

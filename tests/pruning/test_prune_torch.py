@@ -12,8 +12,15 @@ from lutnet.pruning import InfeasibleBudgetError, PruningError, UnknownResourceE
 from lutnet.pruning.importance import lut_input_importance
 from lutnet.pruning.resources import DenseResourceModel
 from lutnet.pruning.schedule import PolynomialSchedule
-from lutnet.pruning.torch_prune import (dense_usage, lut_network_cost, lut_pruning_problem, prune_dense,
-                                        prune_dense_iteratively, prune_lut_iteratively, prune_lut_network)
+from lutnet.pruning.torch_prune import (
+    dense_usage,
+    lut_network_cost,
+    lut_pruning_problem,
+    prune_dense,
+    prune_dense_iteratively,
+    prune_lut_iteratively,
+    prune_lut_network,
+)
 from lutnet.quant import SignedActQuant, UnsignedActQuant
 
 

@@ -1,0 +1,243 @@
+"""One answer, everywhere, to "which framework is this model or checkpoint, and how do I build, train,
+export, checkpoint and prune it": a :class:`Frontend` per framework.
+
+>>> from lutnet.frontend import frontend_of, get_frontend
+>>> fe = frontend_of("runs/digits-s/checkpoint.pt")       # or a model object, or a Keras checkpoint dir
+>>> model, cfg, metrics = fe.load_checkpoint("runs/digits-s/checkpoint.pt")
+>>> ir = fe.to_ir(model)
+>>> get_frontend("keras").build(cfg.model, 64)            # "torch"/"brevitas" or "keras"/"qkeras"
+
+Each frontend imports its framework only when used: asking which framework a model object belongs
+to never imports TensorFlow (a Keras model can only exist once TensorFlow is loaded) nor, for a
+Keras model, Brevitas.  Used by the CLI, :func:`lutnet.verify.verify`, the verification harness and
+the pruning API (:func:`prune`).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LutnetError
+
+__all__ = ["FRONTENDS", "Frontend", "KerasFrontend", "TorchFrontend", "frontend_of", "get_frontend"]
+
+
+class Frontend:
+    """What lutnet does with a framework's LUT networks.  Subclasses: :class:`TorchFrontend`
+    (Brevitas ``lutnet.nn.LUTNet``) and :class:`KerasFrontend` (Keras models of
+    ``lutnet.keras.LUTLayer``)."""
+    name: str = ""               # the CLI's --framework value
+    framework: str = ""          # what the model is written in
+    aliases: tuple = ()
+    checkpoint_name: str = ""    # what lutnet train writes inside --output
+
+    def __repr__(self):
+        return f"<lutnet frontend {self.name!r} ({self.framework})>"
+
+    # ------------------------------------------------------------ detection
+    def is_model(self, model) -> bool:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ build, train
+    def build(self, cfg, in_features: int, X_train=None):
+        """The model a :class:`lutnet.config.ModelConfig` describes (untrained, seeded by the config)."""
+        raise NotImplementedError
+
+    def fit(self, model, X_train, y_train, cfg, progress: bool = True, log=print, **kwargs):
+        """Train with the run config's :class:`~lutnet.config.TrainConfig`; returns a ``TrainResult``."""
+        raise NotImplementedError
+
+    def accuracy(self, model, X, y) -> float:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ export, codes
+    def to_ir(self, model, **kwargs):
+        """The model's :class:`~lutnet.ir.NetworkIR` (``max_rows``, ``metadata``, ``progress``, ...)."""
+        raise NotImplementedError
+
+    def input_codes(self, model, X) -> np.ndarray:
+        """(N, n_inputs) int64 codes the model's input quantizer gives float features."""
+        raise NotImplementedError
+
+    def output_codes(self, model, X, batch_size: int = 8192) -> np.ndarray:
+        """(N, n_outputs) int64 output codes of the model in inference mode."""
+        raise NotImplementedError
+
+    def layer_codes(self, model, X) -> list:
+        """Every LUT layer's (N, out) int64 output codes for float inputs, in inference mode."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, path, model, cfg, in_features: int, metrics: dict | None = None,
+                        overwrite: bool = False) -> Path:
+        raise NotImplementedError
+
+    def load_checkpoint(self, path):
+        """``(model, run config, metrics)``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ pruning
+    def prune_target(self, model):
+        """The model as :mod:`lutnet.pruning.loop` sees it (a ``LutPruneTarget``)."""
+        raise NotImplementedError
+
+    def prune(self, model, budget: float, **kwargs):
+        """Prune to a LUT budget in place: the options of :func:`lutnet.pruning.prune_lut_network`
+        (``metric``, ``method``, ``data``, ``cost_model`` incl. ``"estimate"``, ...)."""
+        from .pruning.loop import prune_lut
+        return prune_lut(self.prune_target(model), budget, **kwargs)
+
+    def lut_cost(self, model, cost_model="lutcost") -> float:
+        from .pruning.loop import lut_cost
+        return lut_cost(self.prune_target(model), cost_model)
+
+
+class TorchFrontend(Frontend):
+    name, framework, aliases, checkpoint_name = "torch", "brevitas", ("brevitas", "pytorch"), "checkpoint.pt"
+
+    def is_model(self, model) -> bool:
+        if "torch" not in sys.modules:  # no torch object can exist yet
+            return False
+        from .nn import LUTNet
+        return isinstance(model, LUTNet)
+
+    def build(self, cfg, in_features, X_train=None):
+        from .builder import build_model
+        return build_model(cfg, in_features, X_train)
+
+    def fit(self, model, X_train, y_train, cfg, progress=True, log=print, **kwargs):
+        from .train import fit
+        return fit(model, X_train, y_train, cfg, progress=progress, log=log, **kwargs)
+
+    def accuracy(self, model, X, y):
+        from .train import accuracy
+        return accuracy(model, X, y)
+
+    def to_ir(self, model, **kwargs):
+        from .export import to_ir
+        return to_ir(model, **kwargs)
+
+    def input_codes(self, model, X):
+        import torch
+        return model.input_codes(torch.as_tensor(np.asarray(X), dtype=torch.float32)).numpy()
+
+    def output_codes(self, model, X, batch_size=8192):
+        import torch
+        X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        return model.output_codes(X, batch_size=batch_size).numpy()
+
+    def layer_codes(self, model, X):
+        import torch
+
+        from .quant import int_codes
+        x = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        was = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                qt, layers = x, []
+                for layer in model.layers:
+                    qt = layer(qt)
+                    layers.append(int_codes(qt).to(torch.int64).numpy())
+        finally:
+            model.train(was)
+        return layers
+
+    def save_checkpoint(self, path, model, cfg, in_features, metrics=None, overwrite=False):
+        from .checkpoint import save_checkpoint
+        return save_checkpoint(path, model, cfg, in_features, metrics, overwrite)
+
+    def load_checkpoint(self, path):
+        from .checkpoint import load_checkpoint
+        return load_checkpoint(path)
+
+    def prune_target(self, model):
+        from .pruning.torch_prune import TorchLutTarget
+        return TorchLutTarget(model)
+
+
+class KerasFrontend(Frontend):
+    name, framework, aliases, checkpoint_name = "keras", "qkeras", ("qkeras", "tensorflow"), "checkpoint_keras"
+
+    def is_model(self, model) -> bool:
+        if not any(m in sys.modules for m in ("tensorflow", "keras", "tf_keras")):
+            return False
+        import tensorflow as tf
+        return isinstance(model, tf.keras.Model)
+
+    def build(self, cfg, in_features, X_train=None):
+        from .keras.builder import build_keras_model
+        return build_keras_model(cfg, in_features, X_train)
+
+    def fit(self, model, X_train, y_train, cfg, progress=True, log=print, **kwargs):
+        from .keras.train import fit
+        return fit(model, X_train, y_train, cfg, progress=progress, log=log, **kwargs)
+
+    def accuracy(self, model, X, y):
+        from .keras.train import accuracy
+        return accuracy(model, X, y)
+
+    def to_ir(self, model, **kwargs):
+        from .keras import to_ir
+        kwargs.pop("progress", None)  # per-layer extraction is fast enough without a bar
+        return to_ir(model, **kwargs)
+
+    def input_codes(self, model, X):
+        from .keras.layers import input_codes
+        return np.asarray(input_codes(model, np.asarray(X, np.float32)))
+
+    def output_codes(self, model, X, batch_size=8192):
+        from .keras.layers import output_codes
+        return np.asarray(output_codes(model, np.asarray(X, np.float32), batch_size=batch_size))
+
+    def layer_codes(self, model, X):
+        from .keras import lut_layers
+        v, layers = np.asarray(X, np.float32), []
+        for layer in lut_layers(model):
+            v = layer(v, training=False)
+            layers.append(layer.output_encoding.to_codes(np.asarray(v)))
+        return layers
+
+    def save_checkpoint(self, path, model, cfg, in_features, metrics=None, overwrite=False):
+        from .keras.checkpoint import save_checkpoint
+        return save_checkpoint(path, model, cfg, in_features, metrics, overwrite)
+
+    def load_checkpoint(self, path):
+        from .keras.checkpoint import load_checkpoint
+        return load_checkpoint(path)
+
+    def prune_target(self, model):
+        from .pruning.keras_prune import KerasLutTarget
+        return KerasLutTarget(model)
+
+
+FRONTENDS = {"torch": TorchFrontend(), "keras": KerasFrontend()}
+
+
+def get_frontend(name: str) -> Frontend:
+    """The frontend called ``name`` (``torch``/``brevitas``/``pytorch`` or ``keras``/``qkeras``)."""
+    if isinstance(name, Frontend):
+        return name
+    key = str(name).lower()
+    for fe in FRONTENDS.values():
+        if key == fe.name or key in fe.aliases:
+            return fe
+    known = ", ".join(n for fe in FRONTENDS.values() for n in (fe.name, *fe.aliases))
+    raise LutnetError(f"unknown framework {name!r}; known: {known}")
+
+
+def frontend_of(model_or_path) -> Frontend:
+    """The frontend of a model object (a ``lutnet.nn.LUTNet``, a Keras model of
+    ``lutnet.keras.LUTLayer``) or of a checkpoint path (a PyTorch checkpoint file or a Keras
+    checkpoint directory, told apart without importing either framework).  Anything else is a
+    :class:`~lutnet.errors.LutnetError` naming it."""
+    if isinstance(model_or_path, (str, Path)):
+        from .core.checkpoint import sniff
+        return FRONTENDS[sniff(model_or_path)]
+    for fe in FRONTENDS.values():
+        if fe.is_model(model_or_path):
+            return fe
+    raise LutnetError(f"expected a lutnet.nn.LUTNet, a Keras model of lutnet.keras.LUTLayer layers or a checkpoint "
+                      f"path; got a {type(model_or_path).__module__}.{type(model_or_path).__qualname__}")
