@@ -9,7 +9,7 @@
 * then, until ``--budget`` seconds have passed, IR networks through C++ (g++), Verilator (with
   ``verilator --lint-only -Wall``), Icarus and, every ``--synth-every``-th, the Yosys netlist.
 
-Every model gets the corner codes plus ``--vectors`` random vectors.  Prints a table (level, models,
+Every model gets ``--vectors`` input vectors (the corner codes first, then random ones).  Prints a table (level, models,
 vectors, mismatches, errors) and each failure's report (minimized vector, first differing neuron).
 Exit status 1 when any level disagrees.
 """
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
-from lutnet.harness import check_levels, vectors_for  # noqa: E402
+from lutnet.harness import check_levels, random_input_codes  # noqa: E402
 from lutnet.harness.strategies import brevitas_models, ir_networks  # noqa: E402
 
 
@@ -84,7 +84,7 @@ def main(argv=None):
     torch.set_num_threads(1)
 
     def brevitas(case):
-        codes = vectors_for(case.ir, n_vec, seed=case.spec["seed"])
+        codes = random_input_codes(case.ir, n_vec, seed=case.spec["seed"])
         tally.add(check_levels(case.model, codes, levels=("model", "ir", "onnx")), f"brevitas {case.spec}")
         if not args.no_qkeras and case.spec["input"][0].endswith("_fixed") and tally.models["model(qkeras)"] < args.models // 2:
             from lutnet.keras.convert import from_brevitas
@@ -99,7 +99,7 @@ def main(argv=None):
     print(f"framework models done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
     def ir_onnx(case):
-        tally.add(check_levels(case.ir, vectors_for(case.ir, n_vec, seed=case.spec["seed"]), levels=("ir", "onnx")),
+        tally.add(check_levels(case.ir, random_input_codes(case.ir, n_vec, seed=case.spec["seed"]), levels=("ir", "onnx")),
                   f"ir {case.spec}")
     run_hypothesis(ir_networks(), args.models, ir_onnx, args.seed + 1)
     print(f"IR/ONNX done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -114,7 +114,7 @@ def main(argv=None):
         levels = ["ir", "cpp", "verilog", "icarus"]
         if count[0] % args.synth_every == 1 and case.ir.lut_cost() < 400:
             levels.append("postsynth")
-        r = check_levels(case.ir, vectors_for(case.ir, n_vec, seed=case.spec["seed"]), levels=levels,
+        r = check_levels(case.ir, random_input_codes(case.ir, n_vec, seed=case.spec["seed"]), levels=levels,
                          work_dir=work / str(count[0]), lint=True, **case.emit)
         tally.add(r, f"hw {case.spec} emit={case.emit}")
         print(f"  hardware network {count[0]}: widths {case.spec['widths']}, levels {levels}: "
@@ -125,7 +125,7 @@ def main(argv=None):
         pass
 
     print(f"\nharness long profile: {args.models} framework models, {args.models} IR networks, "
-          f"{count[0]} through C++/RTL; corner codes + {n_vec:,} random vectors each; "
+          f"{count[0]} through C++/RTL; {n_vec:,} vectors each (corner codes + random); "
           f"{time.perf_counter() - t0:.0f} s\n")
     print(tally.table())
     for f in tally.failures:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from lutnet import hls_backend
-from lutnet.random_ir import random_input_codes, random_network_ir
+from lutnet.testing import random_network_ir
+from lutnet.vectors import random_input_codes
 
 NETWORKS = {
     'JSC-M': dict(n_inputs=16, widths=(64, 32, 32, 32, 5), fan_in=4, bits=3),

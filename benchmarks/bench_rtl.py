@@ -19,16 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lutnet.random_ir import random_input_codes, random_network_ir  # noqa: E402
 from lutnet.rtl import estimate  # noqa: E402
 from lutnet.rtl.emit import write_verilog  # noqa: E402
 from lutnet.rtl.report import build_report  # noqa: E402
 from lutnet.rtl.samples import trained_like_network_ir  # noqa: E402
 from lutnet.rtl.simulate import compare, prepare_simulator, run_simulator  # noqa: E402
 from lutnet.rtl.tools import cache_root  # noqa: E402
+from lutnet.testing import random_network_ir  # noqa: E402
+from lutnet.vectors import random_input_codes  # noqa: E402
 
 
 def child_cpu():

@@ -11,12 +11,12 @@ import stat
 import tarfile
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import yaml
 from hls4ml.writer.writers import Writer
 
-from lutnet.random_ir import random_input_codes
+from lutnet._templates import render as render_template
+from lutnet.vectors import random_input_codes
 
 from .graph_ir import lut_structure, network_ir
 from .project import CONFIG_FILE, IR_FILE, check_output_dir, write_manifest
@@ -75,10 +75,7 @@ class LUTNetWriter(Writer):
         self._env = None
 
     def render(self, name, **kw) -> str:
-        if self._env is None:
-            self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
-                                           keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-        return self._env.get_template(name).render(**kw)
+        return render_template('hls', name, **kw)
 
     # ---------------------------------------------------------------- entry
     def write_hls(self, model):
@@ -157,14 +154,16 @@ class LUTNetWriter(Writer):
                     for v in (n.get_output_variable() for n in nodes[:-1])]
         common = dict(project=project, n_inputs=in_var.size(), n_outputs=out_var.size(),
                       input_var=in_var.name, output_var=out_var.name, argmax=argmax is not None)
+        calls = [{'code': n.get_attr('function_cpp'), 'var': n.get_output_variable().name,
+                  'size': n.get_output_variable().size()} for n in nodes]
         files = {
             f'firmware/{project}.h': self.render('firmware/myproject.h.j2', guard=project.upper(), **common),
             'firmware/defines.h': self.render('firmware/defines.h.j2', variables=variables, types=types,
-                                              tables=tables, **common),
+                                              tables=tables, n_trace=sum(c['size'] for c in calls), **common),
             'firmware/parameters.h': self.render('firmware/parameters.h.j2', weights=weights,
                                                  configs=[n.get_attr('config_cpp') for n in nodes]),
             f'firmware/{project}.cpp': self.render('firmware/myproject.cpp.j2', internal=internal,
-                                                   calls=[n.get_attr('function_cpp') for n in nodes], **common),
+                                                   calls=calls, **common),
             f'{project}_bridge.cpp': self.render('myproject_bridge.cpp.j2', **common),
             f'{project}_test.cpp': self.render('myproject_test.cpp.j2', **common),
             'build_lib.sh': self.render('build_lib.sh.j2', cflags=lcfg.get('CFlags', '-O2'), stamp='lib',

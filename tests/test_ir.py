@@ -5,7 +5,8 @@ import pytest
 
 from lutnet.errors import IRFormatError, OutputExistsError
 from lutnet.ir import LayerIR, NetworkIR, QuantSpec, code_to_pattern, lut_cost, pattern_to_code
-from lutnet.random_ir import random_input_codes, random_network_ir
+from lutnet.testing import random_network_ir
+from lutnet.vectors import random_input_codes
 
 
 def reference_eval(ir, codes):

@@ -8,7 +8,8 @@ pytest.importorskip("onnxruntime")
 from lutnet.errors import OutputExistsError  # noqa: E402
 from lutnet.ir import LayerIR, NetworkIR, QuantSpec  # noqa: E402
 from lutnet.onnx_export import run_onnx, save_onnx, to_onnx  # noqa: E402
-from lutnet.random_ir import random_input_codes, random_network_ir  # noqa: E402
+from lutnet.testing import random_network_ir  # noqa: E402
+from lutnet.vectors import random_input_codes  # noqa: E402
 
 CASES = [
     dict(seed=0),

@@ -10,5 +10,6 @@ Icarus, post-synthesis netlist), compared vector by vector with the IR evaluator
 
 Fast profile: ``pytest tests/harness``; long profile: ``python benchmarks/bench_harness.py``.
 """
-from .check import DEFAULT_LEVELS, Mismatch, Report, check_levels, corner_codes, shrink_vector, vectors_for  # noqa: F401
+from ..vectors import corner_codes, random_input_codes  # noqa: F401
+from .check import DEFAULT_LEVELS, Mismatch, Report, check_levels, shrink_vector  # noqa: F401
 from .levels import LEVELS, Level, LevelOutput, make_level  # noqa: F401

@@ -68,24 +68,6 @@ class Report:
         return "\n".join(lines)
 
 
-def corner_codes(ir: NetworkIR) -> np.ndarray:
-    """All-zeros, all-ones (-1 for signed / pattern 1..1), all-min, all-max, alternating min/max."""
-    q = ir.input_quant
-    ones = -1 if q.signed else q.code_max
-    rows = [np.full(ir.n_inputs, v) for v in (0, ones, q.code_min, q.code_max)]
-    alt = np.where(np.arange(ir.n_inputs) % 2 == 0, q.code_min, q.code_max)
-    rows += [alt, alt[::-1].copy(), np.full(ir.n_inputs, 1 if q.code_max >= 1 else 0)]
-    rows = np.clip(np.array(rows, np.int64), q.code_min, q.code_max)
-    return np.unique(rows, axis=0)
-
-
-def vectors_for(ir: NetworkIR, n: int, seed: int = 0) -> np.ndarray:
-    """The corner codes followed by ``n`` uniformly random vectors."""
-    q = ir.input_quant
-    rnd = np.random.default_rng(seed).integers(q.code_min, q.code_max + 1, size=(n, ir.n_inputs))
-    return np.concatenate([corner_codes(ir), rnd])
-
-
 def _first_diff(ref_layers, out: LevelOutput, codes):
     """(layer, neuron, sample, per_layer, n_samples) of the first disagreement, or None."""
     if out.input_codes is not None:

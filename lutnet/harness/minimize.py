@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .check import Report, check_levels, vectors_for
+from ..vectors import random_input_codes
+from .check import Report, check_levels
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Counterexample:
 def default_check(levels=("ir", "onnx"), n_vectors: int = 200, **opts):
     def check(case):
         src = case.model if getattr(case, "model", None) is not None else case.ir
-        return check_levels(src, vectors_for(case.ir, n_vectors, seed=1), levels=levels, **opts)
+        return check_levels(src, random_input_codes(case.ir, n_vectors, seed=1), levels=levels, **opts)
     return check
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..ir import LayerIR, NetworkIR
-from ..random_ir import random_network_ir
+from ..testing import random_network_ir
 
 
 @dataclass

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _templates
 from .._files import atomic_write
 from ..errors import OutputExistsError
 from ..ir import NetworkIR
@@ -41,21 +42,12 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 # --------------------------------------------------------------------------- templates
 def template_dir() -> Path:
-    from lutnet import firmware_templates
-    return Path(firmware_templates.__file__).resolve().parent / "verilog"
-
-
-_ENV = None
+    return _templates.template_dir("verilog")
 
 
 def render(_template: str, **kw) -> str:
-    """Render ``firmware_templates/verilog/<name>`` with Jinja2."""
-    global _ENV
-    if _ENV is None:
-        import jinja2
-        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
-                                  keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    return _ENV.get_template(_template).render(**kw)
+    """Render ``firmware_templates/verilog/<name>`` (the shared Jinja2 set-up, ``lutnet._templates``)."""
+    return _templates.render("verilog", _template, **kw)
 
 
 # --------------------------------------------------------------------------- bulk formatting
@@ -241,17 +233,29 @@ def _check_dir(out_dir: Path, overwrite: bool) -> list:
     return ours
 
 
+@dataclass
+class _Design:
+    """Files of a design being emitted (name -> bytes) and its table modules."""
+
+    top: str
+    table_style: str
+    files: dict = field(default_factory=dict)
+    mem_files: list = field(default_factory=list)
+    table_files: list = field(default_factory=list)
+    modules: dict = field(default_factory=dict)  # table key -> module name
+
+
 def write_verilog(ir: NetworkIR, out_dir, *, pipeline=1, input_reg: bool = False,
                   output_reg: bool = True, table_style: str = "rom", top: str = "lutnet_top",
-                  overwrite: bool = False, testbench: bool = True, save_ir: bool = True) -> VerilogInfo:
+                  overwrite: bool = False) -> VerilogInfo:
     """Emit the Verilog of ``ir`` into ``out_dir``; returns a ``VerilogInfo``.
 
     ``pipeline``: 0/None = no registers between layers, k = a register after every k-th layer.
     ``input_reg``/``output_reg``: registers on the input bus / the last layer's output.
     ``table_style``: ``"rom"`` ($readmemb files) or ``"case"`` (case statements).
     A directory holding files lutnet did not write is refused unless ``overwrite``; files that are
-    not lutnet's are never deleted.  With ``save_ir`` the IR is saved as ``<top>.lutir`` next to the
-    Verilog (``build_report(out_dir)`` reads it)."""
+    not lutnet's are never deleted.  The IR is saved as ``<top>.lutir`` next to the Verilog
+    (``build_report(out_dir)`` reads it), with the testbench ``<top>_tb.sv`` and the manifest."""
     ir.validate()
     if table_style not in TABLE_STYLES:
         raise ValueError(f"table_style must be one of {TABLE_STYLES}; got {table_style!r}")
@@ -260,18 +264,39 @@ def write_verilog(ir: NetworkIR, out_dir, *, pipeline=1, input_reg: bool = False
     pipeline = _normalize_pipeline(pipeline)
     out_dir = Path(out_dir)
     old = _check_dir(out_dir, overwrite)
+    d = _Design(top, table_style)
+    layer_modules, out_bits, out_signed = _emit_layers(ir, d)
+    info = _emit_top(ir, d, layer_modules, out_bits, out_signed, pipeline, input_reg, output_reg, out_dir)
+    _write_design(ir, d, info, out_dir, old)
+    return info
 
-    files: dict[str, bytes] = {}
-    mem_files = []
-    table_files = []
-    nL = len(ir.layers)
+
+def _table_module(d: _Design, tab: np.ndarray, abits: int, obits: int) -> str:
+    """The module name of a table, rendering it (and its .mem file) the first time it is seen."""
+    key = table_key(tab, abits, obits)
+    if key not in d.modules:
+        name = f"{d.top}_t{len(d.modules)}"
+        d.modules[key] = name
+        kw = dict(name=name, abits=abits, obits=obits, rows=len(tab), rom_style="distributed",
+                  const_bits=bit_chars(tab[:1], obits).tobytes().decode())
+        if d.table_style == "case" or abits == 0:
+            text = render("neuron_case.v.j2", rows_text=case_rows(tab, abits, obits) if abits else "", **kw)
+        else:
+            mem = f"{name}.mem"
+            d.files[mem] = mem_text(tab, obits)
+            d.mem_files.append(mem)
+            text = render("neuron_rom.v.j2", mem_file=mem, mem_path=mem, **kw)
+        d.files[f"{name}.v"] = text.encode()
+        d.table_files.append(f"{name}.v")
+    return d.modules[key]
+
+
+def _emit_layers(ir: NetworkIR, d: _Design) -> tuple[list, np.ndarray, np.ndarray]:
+    """Render every table module and one module per layer wiring its neurons; returns the layer
+    modules ``[(name, output width)]`` and the last layer's output bits and signedness."""
     src_bits = np.full(ir.n_inputs, ir.input_quant.bits, np.int64)
     src_signed = np.full(ir.n_inputs, ir.input_quant.signed)
-    in_ports = [{"feature": k, "lsb": int(k * ir.input_quant.bits), "bits": int(ir.input_quant.bits),
-                 "signed": bool(ir.input_quant.signed)} for k in range(ir.n_inputs)]
-    modules: dict[bytes, str] = {}
     layer_modules = []
-    n_neurons = 0
     for li, L in enumerate(ir.layers):
         src_off = np.cumsum(src_bits) - src_bits
         in_width = int(src_bits.sum())
@@ -280,48 +305,34 @@ def write_verilog(ir: NetworkIR, out_dir, *, pipeline=1, input_reg: bool = False
         used = np.zeros(in_width, bool)
         neurons = []
         for k in range(L.out_features):
-            abits = int(L.address_bits[k])
             obits = int(out_bits[k])
-            tab = L.table(k)
-            key = table_key(tab, abits, obits)
-            if key not in modules:
-                name = f"{top}_t{len(modules)}"
-                modules[key] = name
-                kw = dict(name=name, abits=abits, obits=obits, rows=len(tab), rom_style="distributed",
-                          const_bits=bit_chars(tab[:1], obits).tobytes().decode())
-                if table_style == "case" or abits == 0:
-                    text = render("neuron_case.v.j2", rows_text=case_rows(tab, abits, obits) if abits else "", **kw)
-                else:
-                    mem = f"{name}.mem"
-                    files[mem] = mem_text(tab, obits)
-                    mem_files.append(mem)
-                    text = render("neuron_rom.v.j2", mem_file=mem, mem_path=mem, **kw)
-                files[f"{name}.v"] = text.encode()
-                table_files.append(f"{name}.v")
+            module = _table_module(d, L.table(k), int(L.address_bits[k]), obits)
             parts = []
             for j in range(L.indices.shape[1] - 1, -1, -1):  # input F-1 first: input 0 in the LSBs
                 s = int(L.indices[k, j])
                 if s < 0 or L.in_bits[k, j] == 0:
                     continue
-                b = int(src_bits[s])
-                lo = int(src_off[s])
+                b, lo = int(src_bits[s]), int(src_off[s])
                 used[lo:lo + b] = True
                 parts.append(_slice("x", lo, b))
             addr = ("{" + ", ".join(parts) + "}") if len(parts) > 1 else (parts[0] if parts else "")
-            neurons.append({"module": modules[key], "k": k, "addr": addr,
+            neurons.append({"module": module, "k": k, "addr": addr,
                             "lo": int(out_off[k]), "hi": int(out_off[k] + obits - 1)})
-        n_neurons += L.out_features
-        lname = f"{top}_l{li}"
+        lname = f"{d.top}_l{li}"
         layer_modules.append((lname, int(out_bits.sum())))
-        text = render("layer.v.j2", name=lname, index=li, layer_name=L.name, kind=L.kind,
-                      n_neurons=L.out_features, in_width=in_width, out_width=int(out_bits.sum()),
-                      unused_in=bool((~used).any()), neurons=neurons)
-        files[f"{lname}.v"] = text.encode()
+        d.files[f"{lname}.v"] = render(
+            "layer.v.j2", name=lname, index=li, layer_name=L.name, kind=L.kind, n_neurons=L.out_features,
+            in_width=in_width, out_width=int(out_bits.sum()), unused_in=bool((~used).any()),
+            neurons=neurons).encode()
         src_bits, src_signed = out_bits, L.out_signed
-    out_off = np.cumsum(src_bits) - src_bits
-    out_ports = [{"class": k, "lsb": int(out_off[k]), "bits": int(src_bits[k]),
-                  "signed": bool(src_signed[k])} for k in range(len(src_bits))]
+    return layer_modules, src_bits, src_signed
 
+
+def _emit_top(ir: NetworkIR, d: _Design, layer_modules: list, out_bits, out_signed, pipeline: int,
+              input_reg: bool, output_reg: bool, out_dir: Path) -> VerilogInfo:
+    """Render the top module (registers, valid chain) and the testbench; the design's VerilogInfo."""
+    top = d.top
+    nL = len(ir.layers)
     regs = registered_layers(nL, pipeline, output_reg)
     latency = int(bool(input_reg)) + len(regs)
     in_width = ir.n_inputs * ir.input_quant.bits
@@ -336,40 +347,46 @@ def write_verilog(ir: NetworkIR, out_dir, *, pipeline=1, input_reg: bool = False
         if li in regs:
             stages.append({"kind": "reg", "name": f"l{li}_q", "width": w, "src": cur})
             cur = f"l{li}_q"
-    out_width = int(src_bits.sum())
-    files[f"{top}.v"] = render(
+    out_width = int(out_bits.sum())
+    n_neurons = int(sum(L.out_features for L in ir.layers))
+    d.files[f"{top}.v"] = render(
         "top.v.j2", top=top, n_layers=nL, n_neurons=n_neurons, in_width=in_width, out_width=out_width,
-        in_bits=ir.input_quant.bits, in_uniform=True, out_bits=int(src_bits[0]),
-        out_uniform=bool((src_bits == src_bits[0]).all()), latency=latency, input_reg=input_reg,
+        in_bits=ir.input_quant.bits, in_uniform=True, out_bits=int(out_bits[0]),
+        out_uniform=bool((out_bits == out_bits[0]).all()), latency=latency, input_reg=input_reg,
         reg_after=[str(r) for r in regs], stages=stages, last=cur).encode()
-    vfiles = table_files + [f"{n}.v" for n, _ in layer_modules] + [f"{top}.v"]
     tb_name = f"{top}_tb.sv"
-    if testbench:
-        files[tb_name] = render("tb.sv.j2", top=top, latency=latency, in_width=in_width,
-                                out_width=out_width).encode()
-
+    d.files[tb_name] = render("tb.sv.j2", top=top, latency=latency, in_width=in_width,
+                              out_width=out_width).encode()
     h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode() + b"\0" + files[name] + b"\0")
-    info = VerilogInfo(top=top, out_dir=str(out_dir), files=vfiles, mem_files=mem_files,
-                       testbench=tb_name if testbench else "", latency_cycles=latency,
+    for name in sorted(d.files):
+        h.update(name.encode() + b"\0" + d.files[name] + b"\0")
+    out_off = np.cumsum(out_bits) - out_bits
+    in_ports = [{"feature": k, "lsb": int(k * ir.input_quant.bits), "bits": int(ir.input_quant.bits),
+                 "signed": bool(ir.input_quant.signed)} for k in range(ir.n_inputs)]
+    out_ports = [{"class": k, "lsb": int(out_off[k]), "bits": int(out_bits[k]),
+                  "signed": bool(out_signed[k])} for k in range(len(out_bits))]
+    return VerilogInfo(top=top, out_dir=str(out_dir),
+                       files=d.table_files + [f"{n}.v" for n, _ in layer_modules] + [f"{top}.v"],
+                       mem_files=d.mem_files, testbench=tb_name, latency_cycles=latency,
                        input_width=in_width, output_width=out_width, input_ports=in_ports,
                        output_ports=out_ports, pipeline=pipeline, input_reg=bool(input_reg),
-                       output_reg=bool(output_reg), registered_layers=regs, table_style=table_style,
-                       n_table_modules=len(modules), n_neurons=n_neurons, design_hash=h.hexdigest(),
-                       options={"ir_file": f"{top}.lutir" if save_ir else ""})
+                       output_reg=bool(output_reg), registered_layers=regs, table_style=d.table_style,
+                       n_table_modules=len(d.modules), n_neurons=n_neurons, design_hash=h.hexdigest(),
+                       options={"ir_file": f"{top}.lutir"})
 
+
+def _write_design(ir: NetworkIR, d: _Design, info: VerilogInfo, out_dir: Path, old: list):
+    """Write the files (each atomically), drop stale files of our previous emission, save the IR
+    and, last, the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in set(old) - set(files) - {"", f"{top}.lutir"}:  # files of our previous emission only
+    for stale in set(old) - set(d.files) - {"", f"{d.top}.lutir"}:  # files of our previous emission only
         p = out_dir / stale
         if p.is_file() and os.path.basename(stale) == stale:
             p.unlink()
-    for name, data in files.items():
+    for name, data in d.files.items():
         atomic_write(out_dir / name, data, overwrite=True)
-    if save_ir:
-        ir.save(out_dir / f"{top}.lutir", overwrite=True)
+    ir.save(out_dir / f"{d.top}.lutir", overwrite=True)
     atomic_write(out_dir / MANIFEST, json.dumps(info.to_json(), indent=1), overwrite=True)
-    return info
 
 
 def load_info(out_dir) -> VerilogInfo:

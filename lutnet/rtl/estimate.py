@@ -22,36 +22,29 @@ data are assigned values that make cofactors constant or equal to others, shrink
 """
 from __future__ import annotations
 
-import itertools
-import time
-
 import numpy as np
 
 from ..ir import NetworkIR, pattern_to_code
 
-# Fitted on the Yosys 0.23 sample (see VALIDATION); LUTs = round(raw * LUT_CALIBRATION).
-LUT_CALIBRATION = 1.404
+# LUTs = round(raw * (a + b * density)) for tables of n > 6 support bits, (a, b) = LUT_SCALE[n]
+# (n > 14: LUT_SCALE[14]); ``density`` = distinct non-constant leaf cofactors / their maximum
+# (1.0 for a uniformly random table).  Fitted on the ``fit`` split of the calibration set
+# (tests/rtl/yosys_calibration.json, ``fit_calibration``); tables of <= 6 bits are exact.
+LUT_SCALE: dict = {7: (1.0, 0.0), 8: (1.0, 0.0), 9: (1.2, 0.0), 10: (1.3, 0.0), 11: (1.35, 0.0),
+                   12: (1.4, 0.0), 13: (1.4, 0.0), 14: (1.4, 0.0)}
 MUXF7_CALIBRATION = 1.236
 MUXF8_CALIBRATION = 0.818
 DEEP_RAW_LUTS = 100  # above this raw size ABC's area recovery adds a LUT level (tables of >= 11 bits)
-# Measured error of the calibrated estimator (per-table relative errors over tables >= 20 LUTs);
-# reproduced by tests/rtl/test_rtl_estimate.py from tests/rtl/yosys_sample.json.
-VALIDATION: dict = {
-    "reference": "Yosys 0.23 synth_xilinx -nobram -nolutram -nodsp (one run per table)",
-    "sample": {"what": "81 trained-like tables (linear/poly/subnet, 6-12 address bits), fit set",
-               "n_tables": 81, "mean_abs_rel_err_pct": 18.6, "median_abs_rel_err_pct": 13.1,
-               "max_abs_rel_err_pct": 85.0, "total_rel_err_pct": -0.3, "lut_levels_exact_pct": 84.0},
-    "heldout": {"what": "165 tables of a JSC-M-size trained-like network (64/32/32/32/5, 12-bit "
-                "tables), not used for fitting", "n_tables": 165, "mean_abs_rel_err_pct": 16.5,
-                "median_abs_rel_err_pct": 11.7, "max_abs_rel_err_pct": 146.4, "total_rel_err_pct": -4.7,
-                "lut_levels_exact_pct": 68.5},
-    # Yosys' own spread: the same 165 tables synthesized next to 7 others instead of alone differ by
-    # 7.0 % on average (max 32 %), so per-table errors below ~10 % are not meaningful.
-    "yosys_context_noise_pct": {"mean": 7.0, "median": 5.6, "max": 32.4},
-    # headline figures (held-out set)
-    "mean_abs_rel_err_pct": 16.5, "max_abs_rel_err_pct": 146.4, "total_rel_err_pct": -4.7, "n_tables": 165,
-}
+RANDOM_DENSITY = 0.9  # a table whose leaf density is at least this is classed random-like
 
+# Regimes of the error table: address-bit bands x output-bit bands x table class.
+ABITS_BANDS = ((1, 6), (7, 8), (9, 10), (11, 12), (13, 99))
+OBITS_BANDS = ((1, 2), (3, 4), (5, 8))
+TABLE_CLASSES = ("trained", "random", "any")  # "any": tables of <= 6 address bits (exact)
+# Held-out error of the calibrated estimator per regime against Yosys 0.23 (``error_by_regime`` on
+# the ``heldout`` split of tests/rtl/yosys_calibration.json; test_rtl_estimate.py recomputes it).
+# Each row: (abits band, obits band, class, n tables, mean |per-table err| %, network-total err %).
+REGIME_ERRORS: list = []
 _U64 = np.uint64
 # masks of the 6 variables of a 64-bit truth table: bit p of the table is row p; var i = bit i of p
 _VAR_MASK = np.array([sum(1 << p for p in range(64) if not (p >> i) & 1) for i in range(6)], dtype=np.uint64)
@@ -153,26 +146,6 @@ def _decompose(f: np.ndarray, n: int, leaf_vars, select_vars) -> dict:
             "muxf8": f8, "lut_levels": lut_levels, "logic_levels": logic_levels, "by_size": by_size}
 
 
-def _candidate_leaf_sets(var_groups: list, n_vars: int, max_candidates: int = 24) -> list:
-    """Leaf-variable sets of <= 6 variables made of whole inputs (groups of address bits)."""
-    sets = []
-    g = [grp for grp in var_groups if grp]
-    for r in range(len(g), 0, -1):
-        for combo in itertools.combinations(range(len(g)), r):
-            vs = [v for j in combo for v in g[j]]
-            if len(vs) <= 6:
-                sets.append(sorted(vs))
-        if sets:
-            break
-    if not sets:  # inputs wider than 6 bits: the low 6 bits of each input
-        sets = [sorted(grp[:6]) for grp in g]
-    if len(sets) > max_candidates:
-        rng = np.random.default_rng(0)
-        pick = rng.choice(len(sets), max_candidates, replace=False)
-        sets = [sets[i] for i in sorted(pick)]
-    return sets
-
-
 def _depth(n: int, any_logic: bool) -> tuple[int, int]:
     """(LUT levels, logic levels) of an ``n``-variable table as Yosys/ABC map it: ABC covers the
     table's low 8 variables with LUT8 units (4 LUT6 + 2 MUXF7 + MUXF8: 1 LUT level, 3 cells deep)
@@ -188,26 +161,22 @@ def _depth(n: int, any_logic: bool) -> tuple[int, int]:
     return lut, 3 + 3 * (extra // 2) + 2 * (extra % 2)
 
 
-def estimate_table(table, in_bits, out_bits: int, search: bool = False) -> dict:
+def estimate_table(table, in_bits, out_bits: int) -> dict:
     """Estimated LUTs (by size), MUXF7/F8 and LUT/logic levels of one neuron table, as Yosys 0.23
-    ``synth_xilinx`` would map it (calibrated).  ``in_bits``: the widths of the neuron's inputs
-    (address = input 0 in the LSBs) or their total.  ``search``: choose the leaf variables that
-    minimize the count (a better mapping than Yosys finds; off by default)."""
+    ``synth_xilinx`` would map it (calibrated, ``LUT_SCALE``).  ``in_bits``: the widths of the
+    neuron's inputs (address = input 0 in the LSBs) or their total.  Also returns the table's
+    ``regime`` (see ``regime_of``) whose held-out error ``REGIME_ERRORS`` states."""
     in_bits = [int(b) for b in np.atleast_1d(in_bits) if int(b) > 0]
     n = int(sum(in_bits))
     f = _bits_matrix(table, out_bits)
     dep = _support(f, n) if n else np.zeros((out_bits, 0), bool)
     keep = np.flatnonzero(dep.any(axis=0))  # drop address bits no output depends on
-    offs = np.cumsum([0] + in_bits)
     if len(keep) < n:
         sub = np.zeros(1 << len(keep), np.int64)
         for j, v in enumerate(keep):
             sub |= ((np.arange(1 << len(keep)) >> j) & 1) << v
         f = f[:, sub]
-        groups = [[j for j, v in enumerate(keep) if offs[g] <= v < offs[g + 1]] for g in range(len(in_bits))]
         n = len(keep)
-    else:
-        groups = [list(range(offs[g], offs[g + 1])) for g in range(len(in_bits))]
     if n == 0:
         best = {"luts": 0, "leaf_luts": 0, "mux_luts": 0, "muxf7": 0, "muxf8": 0,
                 "by_size": np.zeros(6, np.int64)}
@@ -222,16 +191,11 @@ def estimate_table(table, in_bits, out_bits: int, search: bool = False) -> dict:
             best["leaf_luts"] -= lits
             best["by_size"][0] = max(0, best["by_size"][0] - lits)
     else:
-        cands = _candidate_leaf_sets(groups, n) if search else [list(range(6))]
-        best = None
-        for leaf in cands:
-            sel = [v for v in range(n) if v not in leaf]
-            r = _decompose(f, n, leaf, sel)
-            if best is None or r["luts"] < best["luts"]:
-                best = r
+        best = _decompose(f, n, list(range(6)), [v for v in range(n) if v > 5])
     raw = best["luts"]
-    scale = LUT_CALIBRATION if n > 6 else 1.0
-    luts = int(round(raw * scale))
+    live_bits = int(dep.any(axis=1).sum()) if dep.size else 0
+    density = raw_density(best["leaf_luts"], live_bits, n)
+    luts = int(round(raw * lut_scale(n, density)))
     by_size = best["by_size"].astype(np.float64)
     if by_size.sum() > 0:
         by_size = np.floor(by_size * luts / by_size.sum()).astype(np.int64)
@@ -246,7 +210,41 @@ def estimate_table(table, in_bits, out_bits: int, search: bool = False) -> dict:
             "muxf7": int(round(best["muxf7"] * MUXF7_CALIBRATION)),
             "muxf8": int(round(best["muxf8"] * MUXF8_CALIBRATION)), "ffs": 0,
             "lut_levels": lut_levels, "logic_levels": logic_levels,
-            "address_bits": int(sum(in_bits)), "support_bits": int(n), "out_bits": int(out_bits)}
+            "address_bits": int(sum(in_bits)), "support_bits": int(n), "out_bits": int(out_bits),
+            "density": round(density, 4), "regime": regime_of(int(sum(in_bits)), int(out_bits), density)}
+
+
+def raw_density(leaf_luts: int, live_bits: int, n: int) -> float:
+    """Distinct non-constant leaf cofactors over their maximum (``live_bits * 2**(n-6)``): ~1.0 for a
+    uniformly random table, lower for the smooth functions trained neurons compute."""
+    if n <= 6 or live_bits == 0:
+        return 0.0
+    return min(1.0, leaf_luts / (live_bits * 2.0 ** (n - 6)))
+
+
+def lut_scale(n: int, density: float) -> float:
+    """Calibration factor Yosys LUTs / raw model LUTs of a table with ``n`` support bits."""
+    if n <= 6:
+        return 1.0
+    a, b = LUT_SCALE[min(n, max(LUT_SCALE))]
+    return a + b * density
+
+
+def _band(v: int, bands) -> str:
+    for lo, hi in bands:
+        if lo <= v <= hi:
+            return f"{lo}-{hi}" if hi < 99 else f"{lo}+"
+    lo, hi = bands[-1]
+    return f"{lo}+" if hi >= 99 else f"{lo}-{hi}"
+
+
+def regime_of(abits: int, obits: int, density: float) -> tuple:
+    """(address-bit band, output-bit band, class) of a table; class ``random`` when its leaf
+    density is at least ``RANDOM_DENSITY``, else ``trained`` (tables of <= 6 bits: ``any``)."""
+    if abits <= 6:
+        return (_band(abits, ABITS_BANDS), _band(obits, OBITS_BANDS), "any")
+    cls = "random" if density >= RANDOM_DENSITY else "trained"
+    return (_band(abits, ABITS_BANDS), _band(obits, OBITS_BANDS), cls)
 
 
 # --------------------------------------------------------------------------- don't-cares
@@ -319,7 +317,7 @@ def fill_dont_cares(table, care, in_bits, out_bits: int, out_signed: bool = Fals
 
 
 # --------------------------------------------------------------------------- networks
-def estimate_network(ir: NetworkIR, search: bool = False) -> list:
+def estimate_network(ir: NetworkIR) -> list:
     """One estimate dict per neuron, per layer (a list of lists); identical tables estimated once."""
     out = []
     memo: dict = {}
@@ -332,16 +330,10 @@ def estimate_network(ir: NetworkIR, search: bool = False) -> list:
             t = L.table(k)
             key = table_key(t, ab, ob)
             if key not in memo:
-                memo[key] = estimate_table(t, L.in_bits[k][L.indices[k] >= 0], ob, search=search)
+                memo[key] = estimate_table(t, L.in_bits[k][L.indices[k] >= 0], ob)
             res.append(memo[key])
         out.append(res)
     return out
-
-
-def timed_estimate(ir: NetworkIR) -> tuple[list, float]:
-    t0 = time.perf_counter()
-    r = estimate_network(ir)
-    return r, time.perf_counter() - t0
 
 
 def validate_against_yosys(items, min_luts: int = 20) -> dict:
@@ -367,3 +359,112 @@ def validate_against_yosys(items, min_luts: int = 20) -> dict:
             "total_rel_err_pct": round(100 * float((est.sum() - ref.sum()) / ref.sum()), 1) if len(ref) else 0.0,
             "small_tables_max_abs_err": int(max(small_abs, default=0)),
             "lut_levels_exact_pct": round(100 * lvl_ok / max(n, 1), 1)}
+
+
+# --------------------------------------------------------------------------- calibration and error
+def _calibration_rows(pairs) -> list:
+    """(entry, estimate) for ``(entry, table)`` pairs of ``calibrate.load``."""
+    return [(e, estimate_table(t, e["in_bits"], e["obits"])) for e, t in pairs]
+
+
+def fit_calibration(pairs) -> dict:
+    """Fit ``LUT_SCALE`` on the ``fit`` split: per support-bit count ``n`` > 6, (a, b) minimizing
+    sum((yosys - raw * (a + b * density))**2 / yosys), i.e. relative errors weighted by size."""
+    by_n: dict = {}
+    for e, t in pairs:
+        if e["split"] != "fit":
+            continue
+        est = estimate_table(t, e["in_bits"], e["obits"])
+        n, y = est["support_bits"], e["yosys"]["luts"]
+        if n > 6 and est["luts_raw"] > 0 and y > 0:
+            by_n.setdefault(min(n, 14), []).append((est["luts_raw"], est["density"], y))
+    out = {}
+    for n, rows in sorted(by_n.items()):
+        r = np.array(rows, float)
+        w = 1.0 / np.sqrt(r[:, 2])
+        A = np.stack([r[:, 0], r[:, 0] * r[:, 1]], axis=1) * w[:, None]
+        dens_spread = r[:, 1].max() - r[:, 1].min()
+        if len(r) >= 6 and dens_spread > 0.2:
+            a, b = np.linalg.lstsq(A, r[:, 2] * w, rcond=None)[0]
+        else:
+            a, b = float((r[:, 2] * w * A[:, 0]).sum() / (A[:, 0] ** 2).sum()), 0.0
+        out[n] = (round(float(a), 3), round(float(b), 3))
+    return out
+
+
+def error_stats(est, ref) -> dict:
+    """Mean |per-table error| (relative to max(Yosys LUTs, 1)) and the total's error, in %."""
+    est, ref = np.asarray(est, float), np.asarray(ref, float)
+    rel = np.abs(est - ref) / np.maximum(ref, 1.0)
+    return {"n": int(len(ref)), "mean_abs_pct": round(100 * float(rel.mean()), 1) if len(ref) else 0.0,
+            "max_abs_pct": round(100 * float(rel.max()), 1) if len(ref) else 0.0,
+            "total_pct": round(100 * float((est.sum() - ref.sum()) / max(ref.sum(), 1.0)), 1) if len(ref) else 0.0}
+
+
+def error_by_regime(pairs, split: str = "heldout") -> list:
+    """Error of the estimator against the stored Yosys results, per regime (address-bit band x
+    output-bit band x class, the class being the table's true source: ``random`` or ``trained``
+    (trained digits models and synthetic trained-like tables); ``any`` for <= 6 address bits), over
+    the entries of ``split``.  Row: [abits band, obits band, class, n, mean |err| %, total err %,
+    max |err| %, % of tables whose class the estimator recognizes, Yosys LUTs]."""
+    groups: dict = {}
+    for e, t in pairs:
+        if split and e["split"] != split:
+            continue
+        est = estimate_table(t, e["in_bits"], e["obits"])
+        cls = "any" if e["abits"] <= 6 else ("random" if e["source"] == "random" else "trained")
+        key = (_band(e["abits"], ABITS_BANDS), _band(e["obits"], OBITS_BANDS), cls)
+        groups.setdefault(key, ([], [], []))
+        groups[key][0].append(est["luts"])
+        groups[key][1].append(e["yosys"]["luts"])
+        groups[key][2].append(est["regime"][2] == cls)
+    order = {b: i for i, b in enumerate(_band(lo, ABITS_BANDS) for lo, _ in ABITS_BANDS)}
+    rows = []
+    for key in sorted(groups, key=lambda k: (order[k[0]], k[1], k[2])):
+        est, ref, ok = groups[key]
+        st = error_stats(est, ref)
+        rows.append([key[0], key[1], key[2], st["n"], st["mean_abs_pct"], st["total_pct"], st["max_abs_pct"],
+                     round(100 * float(np.mean(ok)), 0), int(sum(ref))])
+    return rows
+
+
+def format_error_table(rows) -> str:
+    """A readable table of ``error_by_regime`` rows."""
+    hdr = ["addr bits", "out bits", "tables", "n", "mean |err| %", "total err %", "max |err| %",
+           "class found %", "Yosys LUTs"]
+    lines = ["  ".join(f"{h:>12}" for h in hdr)]
+    lines += ["  ".join(f"{str(x):>12}" for x in r) for r in rows]
+    return "\n".join(lines)
+
+
+def design_error(stats: list) -> dict:
+    """The held-out error that applies to a design: its tables' regimes (from their estimates,
+    ``stats`` as ``estimate_network`` returns), each regime's ``REGIME_ERRORS`` row weighted by the
+    design's estimated LUTs in it.  ``total_pct_bound``: the LUT-weighted mean of the regimes'
+    |network-total error|; ``mean_abs_pct``: the weighted mean per-table error."""
+    table = {(r[0], r[1], r[2]): r for r in REGIME_ERRORS}
+    luts: dict = {}
+    neurons: dict = {}
+    for layer in stats:
+        for s in layer:
+            key = tuple(s["regime"])
+            luts[key] = luts.get(key, 0) + s["luts"]
+            neurons[key] = neurons.get(key, 0) + 1
+    rows, wsum, tot, mean, missing = [], 0.0, 0.0, 0.0, []
+    for key in sorted(luts, key=lambda k: -luts[k]):
+        r = table.get(key)
+        if r is None:
+            missing.append(key)
+            continue
+        w = max(luts[key], 1e-9) if sum(luts.values()) else 1.0
+        rows.append({"regime": {"address_bits": key[0], "out_bits": key[1], "class": key[2]},
+                     "neurons": neurons[key], "est_luts": luts[key], "heldout_tables": r[3],
+                     "mean_abs_pct": r[4], "total_pct": r[5]})
+        wsum += w
+        tot += w * abs(r[5])
+        mean += w * r[4]
+    return {"reference": "Yosys 0.23 synth_xilinx -nobram -nolutram -nodsp, one run per table",
+            "source": "held-out tables of tests/rtl/yosys_calibration.json in this design's regimes",
+            "total_pct_bound": round(tot / wsum, 1) if wsum else None,
+            "mean_abs_pct": round(mean / wsum, 1) if wsum else None,
+            "regimes": rows, "uncalibrated_regimes": [list(k) for k in missing]}

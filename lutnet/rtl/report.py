@@ -52,15 +52,44 @@ def _sum_stats(stats: list) -> dict:
             "logic_levels": int(max((s["logic_levels"] for s in stats), default=0))}
 
 
+def _flat_tables(ir: NetworkIR) -> list:
+    return [(L.table(k), int(L.address_bits[k]), int(L.out_bits[k]))
+            for L in ir.layers for k in range(L.out_features)]
+
+
+def build_plan(source, *, method: str = "yosys", jobs: int = 2, cache_dir=None) -> dict:
+    """What ``build_report(source, method=method)`` will run and roughly how long it takes, known
+    before it starts: ``{"method", "message", "seconds", "tables", "tables_to_run"}``.
+
+    ``message`` is one line for the user: the method, the tables to synthesize (cached ones are
+    free), the expected time (per-table Yosys costs measured with Yosys 0.23 on an idle core,
+    ``synth.table_seconds``; a loaded machine is slower) and how to get the estimate instead.
+    ``build_report(..., progress=True)`` prints it before a Yosys run, then progress lines."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    ir, _ = _resolve(source)
+    n = sum(L.out_features for L in ir.layers)
+    if method == "estimate":
+        return {"method": method, "tables": n, "tables_to_run": 0, "seconds": 0.01 + 2e-6 * sum(
+                int(L.tables.size) for L in ir.layers),
+                "message": f"build method 'estimate': {n} neuron tables, milliseconds to a second "
+                           f"(error vs Yosys 0.23 stated in the report); method='yosys' synthesizes them"}
+    if method == "vivado":
+        return {"method": method, "tables": n, "tables_to_run": None, "seconds": None,
+                "message": "build method 'vivado': one out-of-context synthesis + place + route run "
+                           "(time not estimated: no Vivado runs were measured for lutnet); "
+                           "method='estimate' gives a result in milliseconds"}
+    from . import synth
+    plan = synth.plan_synthesis(_flat_tables(ir), jobs=jobs, cache_dir=cache_dir)
+    return {"method": method, "tables": plan.n_tables, "tables_to_run": plan.n_to_run,
+            "seconds": round(plan.seconds, 1), "message": plan.message}
+
+
 def _neuron_stats(ir: NetworkIR, method: str, jobs: int, cache_dir, progress: bool) -> list:
     if method == "estimate":
         return estimate.estimate_network(ir)
     from . import synth
-    flat = []
-    for L in ir.layers:
-        for k in range(L.out_features):
-            flat.append((L.table(k), int(L.address_bits[k]), int(L.out_bits[k])))
-    res = synth.synth_tables(flat, jobs=jobs, cache_dir=cache_dir, progress=progress)
+    res = synth.synth_tables(_flat_tables(ir), jobs=jobs, cache_dir=cache_dir, progress=progress)
     out, i = [], 0
     for L in ir.layers:
         out.append(res[i:i + L.out_features])
@@ -88,9 +117,12 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
     """Resource/timing report of a network: ``source`` is a NetworkIR, an IR file, or a directory
     written by ``write_verilog`` (its pipeline options are used).
 
-    ``method``: ``"estimate"`` (milliseconds; calibrated against Yosys, error in the report),
-    ``"yosys"`` (Yosys 0.23 ``synth_xilinx`` per unique table, cached, ``jobs`` parallel runs) or
-    ``"vivado"`` (out-of-context synthesis + implementation; needs ``vivado`` on PATH).
+    ``method``: ``"estimate"`` (milliseconds; calibrated against Yosys, the held-out error of the
+    design's table regimes in ``estimator_error``), ``"yosys"`` (Yosys 0.23 ``synth_xilinx`` per
+    unique table, cached, ``jobs`` parallel runs; minutes for a digits-size network, see
+    ``build_plan``) or ``"vivado"`` (out-of-context synthesis + implementation; needs ``vivado``).
+    ``progress``: Yosys prints its plan (tables, expected time, how to get the estimate instead)
+    and ``done/total, elapsed, ETA`` lines on stderr; Vivado prints its phases.
     ``care_codes``: input codes (e.g. the training set) whose unseen table rows may be don't-cares;
     the report then also gives the LUTs with don't-cares filled (ReducedLUT idea)."""
     if method not in METHODS:
@@ -105,7 +137,7 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
         from . import vivado
         return vivado.vivado_report(ir, pipeline=pipeline, input_reg=input_reg, output_reg=output_reg,
                                     part=part or vivado.DEFAULT_PART, clock_ns=clock_ns or vivado.DEFAULT_CLOCK_NS,
-                                    work_dir=work_dir)
+                                    work_dir=work_dir, progress=progress)
     stats = _neuron_stats(ir, method, jobs, cache_dir, progress)
     regs = emit.registered_layers(len(ir.layers), pipeline, output_reg)
     latency = int(bool(input_reg)) + len(regs)
@@ -150,7 +182,7 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
         "seconds": None,
     }
     if method == "estimate":
-        report["estimator_error"] = dict(estimate.VALIDATION)
+        report["estimator_error"] = estimate.design_error(stats)
     if care_codes is not None:
         report["dont_care"] = _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total)
     report["seconds"] = round(time.perf_counter() - t0, 3)
@@ -237,10 +269,7 @@ def format_report(report: dict) -> str:
     if "fmax_mhz" in tm:
         lines.append(f"Vivado: Fmax {tm['fmax_mhz']} MHz, WNS {tm.get('wns_ns')} ns at {tm.get('clock_ns')} ns")
     if report.get("estimator_error"):
-        e = report["estimator_error"]
-        lines.append(f"estimator error vs {e.get('reference', 'Yosys')} on {e.get('n_tables')} held-out tables: "
-                     f"network total {e.get('total_rel_err_pct')}%, per neuron mean |err| "
-                     f"{e.get('mean_abs_rel_err_pct')}% (max {e.get('max_abs_rel_err_pct')}%); use --method yosys for truth")
+        lines += estimator_error_lines(report["estimator_error"])
     if report.get("dont_care"):
         d = report["dont_care"]
         lines.append(f"don't-cares ({d['care_vectors']} care vectors): LUTs {d['luts_without']} -> {d['luts_with']} "
@@ -248,6 +277,23 @@ def format_report(report: dict) -> str:
     if report.get("seconds") is not None:
         lines.append(f"report time: {report['seconds']} s")
     return "\n".join(lines)
+
+
+def estimator_error_lines(e: dict) -> list:
+    """The report's statement of the estimator error that applies to this design."""
+    if not e.get("regimes"):
+        return ["estimator error: no calibrated regime in this design; use --method yosys for truth"]
+    regs = "; ".join(f"{r['regime']['address_bits']} addr x {r['regime']['out_bits']} out bits, "
+                     f"{r['regime']['class']}: total {r['total_pct']:+.1f} %, per table {r['mean_abs_pct']:.1f} % "
+                     f"({r['heldout_tables']} held-out tables)" for r in e["regimes"][:3])
+    more = f" (+{len(e['regimes']) - 3} more regimes)" if len(e["regimes"]) > 3 else ""
+    lines = [f"estimator error for this design (held-out tables of its regimes vs Yosys 0.23): network total "
+             f"within ~{e['total_pct_bound']:.1f} %, per table mean {e['mean_abs_pct']:.1f} %; use --method yosys "
+             f"for synthesis results",
+             f"  regimes: {regs}{more}"]
+    if e.get("uncalibrated_regimes"):
+        lines.append(f"  not calibrated: {e['uncalibrated_regimes']}")
+    return lines
 
 
 def write_report(report: dict, out) -> tuple[Path, Path]:

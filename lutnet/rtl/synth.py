@@ -1,10 +1,11 @@
 """Open-flow synthesis of LUT tables with Yosys (``synth_xilinx -nobram -nolutram -nodsp``).
 
 A flattened network takes Yosys far too long (a 12-bit 64/32/5 network: > 10 minutes), so tables
-are synthesized *out of context, one module per unique table*, one Yosys run per table (results
-of ABC depend on the rest of the design, so this is what makes them reproducible; each run costs
-~5 s of fixed synth_xilinx overhead plus ~2-4 s for a 12-bit table), runs in parallel, and every
-result is cached as JSON keyed by sha256(table, widths, Yosys version, script version).  The network's figures are the
+are synthesized *out of context, one module per unique table*: one Yosys run per table of more
+than 6 address bits (results of ABC depend on the rest of the design, so this is what makes them
+reproducible; see ``table_seconds`` for the measured cost per run), tables of at most 6 address bits
+many to a run (one LUT per output bit whatever the batch); runs go in parallel, and every result is
+cached as JSON keyed by sha256(table, widths, Yosys version, script version).  The network's figures are the
 sums over its neurons (a neuron instance per table use), which ignores cross-neuron optimization —
 the same hierarchical view the estimator takes.
 
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +104,7 @@ def _run_batch(yosys: str, items: list, yosys_id: str, timeout) -> dict:
     td = Path(tempfile.mkdtemp(prefix="lutnet-yosys-"))
     try:
         mods, files = [], []
-        for i, (h, tab, abits, obits) in enumerate(items):
+        for h, tab, abits, obits in items:
             name = f"t_{h[:16]}"
             mem = f"{name}.mem"
             (td / mem).write_bytes(emit.mem_text(tab, obits))
@@ -135,28 +137,128 @@ def _run_batch(yosys: str, items: list, yosys_id: str, timeout) -> dict:
         shutil.rmtree(td, ignore_errors=True)
 
 
-def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, batch_rows: int = 0,
-                 progress: bool = True, timeout=None, small_batch: int = SMALL_BATCH) -> list:
-    """Yosys results for a list of ``(table, address_bits, out_bits)``; one dict per entry (see
-    ``_module_stats``), each with ``cached``.  Unique tables are synthesized once.
+# --------------------------------------------------------------------------- time model
+# Measured per-table Yosys 0.23 CPU seconds (tests/rtl/yosys_calibration.json, fitted by
+# ``fit_time_model``): a run of one wide table costs YOSYS_RUN_S (start-up + synth_xilinx passes)
+# plus per-row and per-row-and-output-bit terms; tables of <= 6 address bits are batched and cost
+# YOSYS_SMALL_S each.
+YOSYS_RUN_S = 3.0
+YOSYS_ROW_S = 5.0e-4
+YOSYS_ROWBIT_S = 1.0e-4
+YOSYS_SMALL_S = 0.05
 
-    ``batch_rows`` = 0 (default): one table per Yosys run.  ABC's result for a module depends on what
-    else is in the design (synthesizing the same 12-bit table alone or next to 4 others gave 94, 104
-    or 128 LUTs), so only per-table runs are reproducible and safe to cache by table hash; batching
-    (``batch_rows`` > 0: about that many table rows per run) saves Yosys' start-up but is not
-    deterministic.
 
-    Tables of at most ``SMALL_ABITS`` (6) address bits are the exception: every output bit is a
-    function of at most 6 inputs, which ABC maps to one LUT (or none: a constant or a wire), whatever
-    else is in the design; they are synthesized ``small_batch`` tables per Yosys run (0: one per run),
-    which makes networks of thousands of LUT6 neurons measurable (~0.2 s per table instead of ~5 s)."""
-    yosys = find_tool("yosys")
-    yosys_id = tool_version(yosys)
-    cache = Path(cache_dir) if cache_dir is not None else cache_root() / "yosys"
-    cache.mkdir(parents=True, exist_ok=True)
+def table_seconds(abits: int, obits: int) -> float:
+    """Expected Yosys CPU seconds of one table (an unloaded core; ``fit_time_model``)."""
+    if abits == 0:
+        return 0.0
+    if abits <= SMALL_ABITS:
+        return YOSYS_SMALL_S
+    rows = 1 << int(abits)
+    return YOSYS_RUN_S + YOSYS_ROW_S * rows + YOSYS_ROWBIT_S * rows * int(obits)
+
+
+def fit_time_model(items) -> dict:
+    """Least-squares fit of ``table_seconds``' constants from ``(abits, obits, seconds)`` of
+    tables > 6 address bits synthesized one per run, and the mean cost of batched small tables."""
+    wide = np.array([(1.0, 2.0 ** a, 2.0 ** a * o, s) for a, o, s in items if a > SMALL_ABITS and s > 0])
+    small = [s for a, o, s in items if 0 < a <= SMALL_ABITS]
+    coef = np.linalg.lstsq(wide[:, :3], wide[:, 3], rcond=None)[0] if len(wide) else np.zeros(3)
+    return {"YOSYS_RUN_S": round(float(coef[0]), 3), "YOSYS_ROW_S": float(f"{coef[1]:.3g}"),
+            "YOSYS_ROWBIT_S": float(f"{coef[2]:.3g}"),
+            "YOSYS_SMALL_S": round(float(np.mean(small)), 4) if small else 0.0}
+
+
+def _fmt_secs(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+@dataclass
+class SynthesisPlan:
+    """What a Yosys build of a set of tables will do, known before it starts (``plan_synthesis``).
+
+    ``seconds``: the expected wall time with ``jobs`` parallel runs on unloaded cores (per-table
+    costs measured with Yosys 0.23, ``table_seconds``); a machine shared with other work is slower.
+    ``message``: one line saying which method runs, on how many tables, about how long, and how
+    to get the estimate instead."""
+
+    n_tables: int      # neuron tables asked for
+    n_unique: int      # distinct tables
+    n_cached: int      # distinct tables already in the cache
+    n_to_run: int      # distinct tables Yosys will synthesize
+    seconds: float     # expected wall time (s)
+    cpu_seconds: float
+    jobs: int
+    message: str = ""
+
+
+def plan_synthesis(tables: list, *, jobs: int = 2, cache_dir=None) -> SynthesisPlan:
+    """The ``SynthesisPlan`` of ``synth_tables(tables, jobs=jobs, cache_dir=cache_dir)``: cache
+    look-ups only (no Yosys run; finding the Yosys version runs ``yosys -V`` once)."""
+    yosys_id = tool_version(find_tool("yosys"))
+    cache = _cache_dir(cache_dir)
     keys = [table_hash(t, a, o, yosys_id) for t, a, o in tables]
+    _, todo = _look_up(keys, tables, cache)
+    cpu = sum(table_seconds(a, o) for _, a, o in todo.values())
+    biggest = max((table_seconds(a, o) for _, a, o in todo.values()), default=0.0)
+    wall = max(cpu / max(1, jobs), biggest)
+    n_unique = len(set(keys))
+    msg = (f"build method 'yosys' ({yosys_id}): {len(todo)} of {n_unique} distinct tables to synthesize "
+           f"({n_unique - len(todo)} cached), {max(1, jobs)} parallel run(s), expected about "
+           f"{_fmt_secs(wall)} on idle cores; for a result in milliseconds use method='estimate' "
+           f"(CLI: --method estimate)")
+    return SynthesisPlan(len(tables), n_unique, n_unique - len(todo), len(todo), wall, cpu, max(1, jobs), msg)
+
+
+class Progress:
+    """Progress of a synthesis: ``tables done/total, elapsed, ETA`` lines on ``stream`` (stderr)
+    at most every ``every`` seconds (and at the end).  The ETA is the expected cost of the tables
+    left (``table_seconds``) scaled by the speed observed so far, so it adapts to a loaded machine."""
+
+    def __init__(self, todo: dict, jobs: int, *, label: str = "yosys", stream=None, every: float = 10.0,
+                 n_cached: int = 0):
+        self.cost = {k: table_seconds(a, o) for k, (_, a, o) in todo.items()}
+        self.total, self.done, self.jobs = len(todo), 0, max(1, jobs)
+        self.left_cost = sum(self.cost.values())
+        self.done_cost = 0.0
+        self.label, self.every, self.n_cached = label, every, n_cached
+        self.stream = stream if stream is not None else sys.stderr
+        self.t0 = time.perf_counter()
+        self.last = -1e9
+
+    def eta(self) -> float:
+        elapsed = time.perf_counter() - self.t0
+        if self.done_cost > 0 and elapsed > 0:
+            return self.left_cost * elapsed / self.done_cost
+        return self.left_cost / self.jobs
+
+    def update(self, keys, force: bool = False):
+        for k in keys:
+            c = self.cost.get(k, 0.0)
+            self.left_cost -= c
+            self.done_cost += c
+            self.done += 1
+        now = time.perf_counter()
+        if force or self.done == self.total or now - self.last >= self.every:
+            self.last = now
+            eta = "" if self.done == self.total else f", ETA {_fmt_secs(self.eta())}"
+            print(f"{self.label}: {self.done}/{self.total} tables synthesized ({self.n_cached} cached), "
+                  f"{_fmt_secs(now - self.t0)} elapsed{eta}", file=self.stream, flush=True)
+
+
+# --------------------------------------------------------------------------- synthesis
+def _cache_dir(cache_dir) -> Path:
+    return Path(cache_dir) if cache_dir is not None else cache_root() / "yosys"
+
+
+def _look_up(keys: list, tables: list, cache: Path) -> tuple[dict, dict]:
+    """Results found without Yosys (cache, constant tables) and the distinct tables still to run."""
     results: dict = {}
-    todo = {}
+    todo: dict = {}
     for k, (t, a, o) in zip(keys, tables):
         if k in results or k in todo:
             continue
@@ -172,49 +274,60 @@ def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, batch_rows: int
             except ValueError:
                 pass
         todo[k] = (np.asarray(t), int(a), int(o))
-    n_cached = len(results)
+    return results, todo
+
+
+def _batches(todo: dict, small_batch: int) -> list:
+    """Yosys runs: tables of <= ``SMALL_ABITS`` address bits ``small_batch`` to a run (0: one per
+    run), every other table alone (see ``synth_tables``); largest first."""
     items = sorted(todo.items(), key=lambda kv: -len(kv[1][0]))
     batches = []
-    if small_batch > 0:  # <= 6 address bits: many to a run (see the docstring)
+    if small_batch > 0:
         small = [(k, t, a, o) for k, (t, a, o) in items if a <= SMALL_ABITS]
         items = [kv for kv in items if kv[1][1] > SMALL_ABITS]
         n_b = -(-len(small) // small_batch)
         batches += [small[i::n_b] for i in range(n_b)]
-    # the rest: batches of about ``batch_rows`` table rows, at least ``jobs`` batches when there is work
-    total_rows = sum(len(v[0]) for _, v in items)
-    target = max(1, min(batch_rows, -(-total_rows // max(1, jobs)))) if (items and batch_rows > 0) else 1
-    cur, rows = [], 0
-    for k, (t, a, o) in items:
-        cur.append((k, t, a, o))
-        rows += len(t)
-        if rows >= target:
-            batches.append(cur)
-            cur, rows = [], 0
-    if cur:
-        batches.append(cur)
+    return [[(k, t, a, o)] for k, (t, a, o) in items] + batches
+
+
+def _store(cache: Path, k: str, s: dict):
+    atomic_write(cache / f"{k}.json", json.dumps(s), overwrite=True)
+
+
+def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, progress: bool = True, timeout=None,
+                 small_batch: int = SMALL_BATCH, stream=None) -> list:
+    """Yosys results for a list of ``(table, address_bits, out_bits)``; one dict per entry (see
+    ``_module_stats``), each with ``cached``.  Unique tables are synthesized once, ``jobs`` Yosys
+    runs in parallel, results cached by table hash.
+
+    One table per Yosys run: ABC's result for a module depends on what else is in the design
+    (synthesizing the same 12-bit table alone or next to 4 others gave 94, 104 or 128 LUTs), so only
+    per-table runs are reproducible and safe to cache by table hash.  Tables of at most
+    ``SMALL_ABITS`` (6) address bits are the exception: every output bit is a function of at most 6
+    inputs, which ABC maps to one LUT (or none: a constant or a wire), whatever else is in the
+    design; they are synthesized ``small_batch`` tables per Yosys run (0: one per run), which makes
+    networks of thousands of LUT6 neurons measurable.
+
+    ``progress``: first the plan (``plan_synthesis``: tables to run, expected time, how to get the
+    estimate instead), then ``done/total, elapsed, ETA`` lines (``Progress``) on ``stream`` (stderr)."""
+    yosys = find_tool("yosys")
+    yosys_id = tool_version(yosys)
+    cache = _cache_dir(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    keys = [table_hash(t, a, o, yosys_id) for t, a, o in tables]
+    results, todo = _look_up(keys, tables, cache)
+    out_stream = stream if stream is not None else sys.stderr
     bar = None
-    if progress and batches:
-        try:
-            from tqdm import tqdm
-            bar = tqdm(total=len(todo), desc=f"yosys ({n_cached} cached)", unit="table", file=sys.stderr)
-        except ImportError:
-            bar = None
-    t0 = time.perf_counter()
+    if progress and todo:
+        print(plan_synthesis(tables, jobs=jobs, cache_dir=cache).message, file=out_stream, flush=True)
+        bar = Progress(todo, jobs, stream=out_stream, n_cached=len(set(keys)) - len(todo))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
-        futs = [ex.submit(_run_batch, yosys, b, yosys_id, timeout) for b in batches]
-        done = 0
+        futs = [ex.submit(_run_batch, yosys, b, yosys_id, timeout) for b in _batches(todo, small_batch)]
         for fut in as_completed(futs):
             res = fut.result()
             for k, s in res.items():
-                atomic_write(cache / f"{k}.json", json.dumps(s), overwrite=True)
-                s["cached"] = False
-                results[k] = s
-            done += len(res)
+                _store(cache, k, s)
+                results[k] = dict(s, cached=False)
             if bar is not None:
-                bar.update(len(res))
-            elif progress:
-                print(f"yosys: {done}/{len(todo)} tables synthesized ({time.perf_counter() - t0:.0f} s)",
-                      file=sys.stderr)
-    if bar is not None:
-        bar.close()
+                bar.update(res)
     return [dict(results[k]) for k in keys]

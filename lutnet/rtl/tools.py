@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,7 +31,7 @@ def find_tool(name: str) -> str:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tool_version(path: str) -> str:
     flag = "-V" if os.path.basename(path).startswith("iverilog") else "--version"
     if os.path.basename(path).startswith("yosys"):
@@ -43,11 +42,6 @@ def tool_version(path: str) -> str:
         return f"unknown ({e})"
     out = (r.stdout or r.stderr).strip().splitlines()
     return out[0].strip() if out else "unknown"
-
-
-def yosys_version_tuple(path: str) -> tuple:
-    m = re.search(r"Yosys (\d+)\.(\d+)", tool_version(path))
-    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
 def cache_root() -> Path:

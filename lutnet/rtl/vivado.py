@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -44,16 +45,47 @@ def write_tcl(info: emit.VerilogInfo, *, part: str = DEFAULT_PART, clock_ns: flo
     return path
 
 
+# Vivado log lines that start a phase, printed as progress with the elapsed time
+_PHASES = (("Starting synth_design", "synthesis"), ("Starting opt_design", "logic optimization"),
+           ("Starting place_design", "placement"), ("Starting Placer", "placement"),
+           ("Starting route_design", "routing"), ("Starting Routing", "routing"),
+           ("report_utilization", "reports"), ("report_timing_summary", "reports"))
+
+
 def run_vivado(info: emit.VerilogInfo, *, part: str = DEFAULT_PART, clock_ns: float = DEFAULT_CLOCK_NS,
-               implement: bool = True, timeout=None) -> dict:
+               implement: bool = True, timeout=None, progress: bool = False, stream=None) -> dict:
+    """Run the out-of-context TCL in Vivado batch mode.  ``progress``: a line per phase reached
+    (synthesis, optimization, placement, routing, reports) with the elapsed time on ``stream``."""
     exe = find_vivado()
     tcl = write_tcl(info, part=part, clock_ns=clock_ns, implement=implement)
+    out = stream if stream is not None else sys.stderr
+    if progress:
+        print(f"vivado: out-of-context {'synthesis + implementation' if implement else 'synthesis'} of "
+              f"{info.n_neurons} neurons on {part} (one run; phases are reported as they start; "
+              f"method='estimate' gives a result in milliseconds)", file=out, flush=True)
     t0 = time.perf_counter()
-    r = subprocess.run([exe, "-mode", "batch", "-nojournal", "-nolog", "-source", tcl.name],
-                       cwd=info.out_dir, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.Popen([exe, "-mode", "batch", "-nojournal", "-nolog", "-source", tcl.name],
+                            cwd=info.out_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail, seen = [], set()
+    try:
+        for line in proc.stdout:
+            tail = (tail + [line])[-200:]
+            if timeout is not None and time.perf_counter() - t0 > timeout:
+                proc.kill()
+                raise subprocess.TimeoutExpired(exe, timeout)
+            for marker, phase in _PHASES:
+                if progress and marker in line and phase not in seen:
+                    seen.add(phase)
+                    print(f"vivado: {phase} ({time.perf_counter() - t0:.0f} s elapsed)", file=out, flush=True)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     secs = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise RuntimeError(f"Vivado failed (exit {r.returncode}):\n{(r.stdout + r.stderr)[-3000:]}")
+    if proc.returncode != 0:
+        raise RuntimeError(f"Vivado failed (exit {proc.returncode}):\n{''.join(tail)[-3000:]}")
+    if progress:
+        print(f"vivado: done in {secs:.0f} s", file=out, flush=True)
     rep = Path(info.out_dir) / "reports"
     util = parse_utilization((rep / "utilization.rpt").read_text())
     timing = parse_timing((rep / "timing_summary.rpt").read_text(), clock_ns)
@@ -108,14 +140,14 @@ def parse_timing(text: str, clock_ns: float) -> dict:
 
 
 def vivado_report(ir, *, pipeline=1, input_reg=False, output_reg=True, part=DEFAULT_PART,
-                  clock_ns=DEFAULT_CLOCK_NS, work_dir=None) -> dict:
+                  clock_ns=DEFAULT_CLOCK_NS, work_dir=None, progress: bool = False) -> dict:
     """Emit, run Vivado out of context and return a report in the build-report format."""
     find_vivado()  # fail fast, before emitting
     import tempfile
     wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="lutnet-vivado-"))
     info = emit.write_verilog(ir, wd / "rtl", pipeline=pipeline, input_reg=input_reg,
                               output_reg=output_reg, table_style="rom", overwrite=True)
-    res = run_vivado(info, part=part, clock_ns=clock_ns)
+    res = run_vivado(info, part=part, clock_ns=clock_ns, progress=progress)
     u, t = res["utilization"], res["timing"]
     total = {"luts": u.get("luts", 0), "luts_by_size": u["luts_by_size"], "muxf7": u.get("muxf7", 0),
              "muxf8": u.get("muxf8", 0), "ffs": u.get("ffs", 0), "lut_levels": None,

@@ -11,7 +11,7 @@ import torch
 
 from lutnet.errors import ConfigError, IRFormatError, LutnetError, OutputExistsError, TableTooLargeError
 from lutnet.ir import LayerIR, NetworkIR
-from lutnet.random_ir import random_network_ir
+from lutnet.testing import random_network_ir
 
 IR = dict(seed=3, n_inputs=6, widths=(5, 3), fan_in=3, bits=2, signed=True)
 
@@ -152,7 +152,7 @@ def config_action(doc):
 def checkpoint_other_model(tmp):
     from lutnet.builder import build_model
     from lutnet.checkpoint import load_checkpoint, save_checkpoint
-    from lutnet.config import from_dict, RunConfig
+    from lutnet.config import RunConfig, from_dict
     small = from_dict(RunConfig, {"name": "a", "model": {"layers": [4, 3], "fan_in": 2}})
     other = from_dict(RunConfig, {"name": "b", "model": {"layers": [5, 3], "fan_in": 2}})
     p = save_checkpoint(tmp / "a.ckpt", build_model(small.model, 6), other, 6)
@@ -206,6 +206,7 @@ def brevitas_table_too_large(tmp):
 def keras_table_too_large(tmp):
     pytest.importorskip("qkeras")
     import tensorflow as tf
+
     from lutnet.keras import LUTLayer, to_ir
     model = tf.keras.Sequential([tf.keras.Input((8,)), LUTLayer(2, 6, input_quantizer="quantized_relu(4,0)")])
     return lambda: to_ir(model, max_rows=1 << 20), []

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from lutnet.harness import check_levels, corner_codes, vectors_for
+from lutnet.harness import check_levels, corner_codes, random_input_codes
 from lutnet.harness.profiles import examples, settings
 from lutnet.harness.strategies import brevitas_models, ir_networks, qkeras_models
 
@@ -19,14 +19,14 @@ needs = lambda *tools: pytest.mark.skipif(any(shutil.which(t) is None for t in t
 
 
 def assert_agree(case, levels, n=N, **opts):
-    report = check_levels(case.model if case.model is not None else case.ir, vectors_for(case.ir, n, seed=1),
+    report = check_levels(case.model if case.model is not None else case.ir, random_input_codes(case.ir, n, seed=1),
                           levels=levels, **opts)
     assert report.ok, f"{case!r}\n{report}"
     return report
 
 
 def test_corner_codes_cover_the_encoding_extremes():
-    from lutnet.random_ir import random_network_ir
+    from lutnet.testing import random_network_ir
     ir = random_network_ir(seed=0, n_inputs=3, widths=(2,), bits=4, signed=True)
     rows = {tuple(r) for r in corner_codes(ir).tolist()}
     assert {(0, 0, 0), (-1, -1, -1), (-8, -8, -8), (7, 7, 7), (-8, 7, -8)} <= rows

@@ -4,9 +4,9 @@ import shutil
 import numpy as np
 import pytest
 
-from lutnet.harness import vectors_for
+from lutnet.harness import random_input_codes
 from lutnet.harness.strategies import prune_ir
-from lutnet.random_ir import random_network_ir
+from lutnet.testing import random_network_ir
 
 # signed and unsigned, 1..8-bit codes, fan-in 1..4, pruned inputs (incl. constant neurons), 4 layers
 MIXED = dict(seed=21, n_inputs=9, widths=(8, 6, 5, 4), fan_in=[3, 2, 1, 4], bits=[3, 8, 1, 2],
@@ -26,7 +26,7 @@ def test_c_simulation_is_sanitizer_clean(tmp_path, synth_types):
     ir = mixed_ir() if not synth_types else prune_ir(random_network_ir(
         seed=5, n_inputs=5, widths=(4, 3), fan_in=2, bits=[2, 3], signed=[False, True]), 0.3, 1)
     assert (ir.layers[0].fan_in < 3).any() or (ir.layers[1].fan_in < 2).any()  # pruning happened
-    codes = vectors_for(ir, 1000, seed=4)
+    codes = random_input_codes(ir, 1000, seed=4)
     run = build_and_run(ir, codes, tmp_path / "prj", synth_types=synth_types)
     assert "-fsanitize=address,undefined" in run.command
     assert not run.sanitizer_report, run.stderr[-3000:]

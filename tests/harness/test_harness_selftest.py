@@ -6,12 +6,12 @@ import shutil
 import pytest
 import torch
 
-from lutnet.harness import check_levels, vectors_for
+from lutnet.harness import check_levels, random_input_codes
 from lutnet.harness.levels import Level, LevelOutput, model_level, onnx_level, rtl_level
 from lutnet.harness.minimize import find_counterexample
 from lutnet.harness.strategies import ir_networks, prune_ir
 from lutnet.ir import LayerIR, NetworkIR
-from lutnet.random_ir import random_network_ir
+from lutnet.testing import random_network_ir
 
 
 def corrupt(ir: NetworkIR, layer: int, neuron: int) -> NetworkIR:
@@ -43,7 +43,7 @@ IR = dict(seed=11, n_inputs=7, widths=(6, 5, 4), fan_in=3, bits=[2, 3, 2], signe
 def test_corrupted_table_is_caught_at_the_right_layer_and_neuron():
     ir = random_network_ir(**IR)
     bad = onnx_level(corrupt(ir, layer=1, neuron=3))
-    report = check_levels(ir, vectors_for(ir, 300), levels=("ir", "onnx"), extra_levels=[Level("onnx-corrupt", bad.run)])
+    report = check_levels(ir, random_input_codes(ir, 300), levels=("ir", "onnx"), extra_levels=[Level("onnx-corrupt", bad.run)])
     assert not report.ok and [m.level for m in report.mismatches] == ["onnx-corrupt"]
     m = report.mismatches[0]
     assert (m.layer, m.neuron, m.per_layer) == (1, 3, True)
@@ -57,7 +57,7 @@ def test_corruption_in_the_last_layer_seen_by_a_final_output_level(tmp_path):
         pytest.skip("needs iverilog")
     ir = random_network_ir(**IR)
     lv = rtl_level(corrupt(ir, layer=2, neuron=2), tmp_path, "icarus")
-    report = check_levels(ir, vectors_for(ir, 200), levels=("ir",), extra_levels=[lv])
+    report = check_levels(ir, random_input_codes(ir, 200), levels=("ir",), extra_levels=[lv])
     m = report.mismatches[0]
     assert (m.level, m.layer, m.neuron, m.per_layer) == ("icarus", 2, 2, False)
     assert "(final outputs only)" in str(m)
@@ -72,10 +72,10 @@ def test_a_wrong_model_neuron_is_located():
                             LUTLayer(5, 3, 2, neuron="subnet", width=4, output_quant="signed", output_bit_width=3,
                                      seed=2)]), seed=3)
     ir = to_ir(net)
-    assert check_levels(net, vectors_for(ir, 300), levels=("model", "ir")).ok
+    assert check_levels(net, random_input_codes(ir, 300), levels=("model", "ir")).ok
     with torch.no_grad():
         net.layers[0].bn.bias[4] += 100.0  # neuron 4 of layer 0 saturates: its table no longer matches
-    report = check_levels(ir, vectors_for(ir, 300), levels=("ir",), extra_levels=[model_level(net, ir)])
+    report = check_levels(ir, random_input_codes(ir, 300), levels=("ir",), extra_levels=[model_level(net, ir)])
     m = report.mismatches[0]
     assert (m.level, m.layer, m.neuron) == ("model", 0, 4)
 
@@ -85,14 +85,14 @@ def test_a_level_that_crashes_is_reported_not_ok():
 
     def boom(codes):
         raise RuntimeError("simulator exploded")
-    report = check_levels(ir, vectors_for(ir, 10), levels=("ir",), extra_levels=[Level("broken", boom)])
+    report = check_levels(ir, random_input_codes(ir, 10), levels=("ir",), extra_levels=[Level("broken", boom)])
     assert not report.ok and "simulator exploded" in report.errors["broken"]
 
 
 def test_hypothesis_shrinks_a_table_ordering_bug_to_the_smallest_network():
     def check(case):
         broken = onnx_level(swap_address_order(case.ir))
-        return check_levels(case.ir, vectors_for(case.ir, 100), levels=("ir",),
+        return check_levels(case.ir, random_input_codes(case.ir, 100), levels=("ir",),
                             extra_levels=[Level("onnx-swapped", broken.run)])
     found = find_counterexample(ir_networks(max_depth=4, prune=False), check, max_examples=100)
     assert found is not None
@@ -111,11 +111,11 @@ def test_hypothesis_shrinks_a_table_ordering_bug_to_the_smallest_network():
 def test_post_synthesis_simulation_catches_a_table_ordering_bug(tmp_path):
     from lutnet.harness.postsynth import PostSynthSim
     ir = prune_ir(random_network_ir(seed=5, n_inputs=5, widths=(4, 3), fan_in=3, bits=2, signed=[True, False]), 0.2, 1)
-    good = check_levels(ir, vectors_for(ir, 300), levels=("ir", "postsynth"), work_dir=tmp_path / "ok", pipeline=0)
+    good = check_levels(ir, random_input_codes(ir, 300), levels=("ir", "postsynth"), work_dir=tmp_path / "ok", pipeline=0)
     assert good.ok, str(good)
     assert good.seconds["postsynth"] > 0
     sim = PostSynthSim(swap_address_order(ir), tmp_path / "bad")
     assert "LUT" in sim.netlist.read_text() and any(k.startswith("LUT") for k in sim.cell_counts)
-    report = check_levels(ir, vectors_for(ir, 300), levels=("ir",),
+    report = check_levels(ir, random_input_codes(ir, 300), levels=("ir",),
                           extra_levels=[Level("postsynth", lambda c: LevelOutput(sim.run(c)))])
     assert [m.level for m in report.mismatches] == ["postsynth"]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from lutnet import hls_backend
-from lutnet.random_ir import random_network_ir
+from lutnet.testing import random_network_ir
 
 HLS4ML = str(Path(sys.executable).with_name('hls4ml'))
 VENDOR = [t for t in ('vitis_hls', 'vivado_hls', 'vivado') if shutil.which(t)]

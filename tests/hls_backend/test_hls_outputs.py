@@ -10,7 +10,8 @@ import hls4ml
 from lutnet import hls_backend
 from lutnet.export import to_ir
 from lutnet.nn import LUTLayer, LUTNet
-from lutnet.random_ir import random_input_codes, random_network_ir
+from lutnet.testing import random_network_ir
+from lutnet.vectors import random_input_codes
 
 OUTPUTS = ['cpp', 'verilog']
 N = 1500

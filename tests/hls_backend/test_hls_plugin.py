@@ -13,7 +13,7 @@ import hls4ml
 from lutnet import hls_backend
 from lutnet.errors import OutputExistsError
 from lutnet.nn import LUTLayer, LUTNet
-from lutnet.random_ir import random_network_ir
+from lutnet.testing import random_network_ir
 
 
 def test_entry_point_declared_by_lutnet():

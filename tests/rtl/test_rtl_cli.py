@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from lutnet.random_ir import random_input_codes, random_network_ir
+from lutnet.testing import random_network_ir
+from lutnet.vectors import random_input_codes
 from lutnet.rtl import cli
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from lutnet.errors import IRFormatError, OutputExistsError
-from lutnet.random_ir import random_network_ir
 from lutnet.rtl import emit
 from lutnet.rtl.emit import latency_of, load_info, write_verilog
+from lutnet.testing import random_network_ir
 
 needs_verilator = pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator not installed")
 

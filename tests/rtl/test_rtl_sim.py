@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from lutnet.errors import ToolNotFoundError
-from lutnet.random_ir import random_input_codes, random_network_ir
 from lutnet.rtl.simulate import compare, simulate, simulate_detailed
+from lutnet.testing import random_network_ir
+from lutnet.vectors import random_input_codes
 
 has_verilator = shutil.which("verilator") is not None
 has_icarus = shutil.which("iverilog") is not None and shutil.which("vvp") is not None

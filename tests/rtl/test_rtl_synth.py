@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from lutnet.errors import ToolNotFoundError
-from lutnet.random_ir import random_network_ir
 from lutnet.rtl import synth
 from lutnet.rtl.emit import write_verilog
 from lutnet.rtl.report import build_report, format_report
 from lutnet.rtl.vivado import DEFAULT_PART, find_vivado, parse_timing, parse_utilization, write_tcl
+from lutnet.testing import random_network_ir
 
 has_yosys = shutil.which("yosys") is not None
 needs_yosys = pytest.mark.skipif(not has_yosys, reason="yosys not installed (make tools)")
@@ -171,6 +171,7 @@ def test_yosys_reproduces_stored_jscm_numbers(tmp_path):
     """The stored Yosys 0.23 figures the estimator is validated against (tests/rtl/yosys_jscm.json)
     are reproduced by this machine's Yosys (a different Yosys version may differ: pin 0.23)."""
     from pathlib import Path
+
     from lutnet.rtl.samples import trained_like_network_ir
     d = json.loads(Path(__file__).with_name("yosys_jscm.json").read_text())
     ir = trained_like_network_ir(0)
@@ -197,3 +198,40 @@ def test_emitted_design_synthesizes_with_yosys(tmp_path):
     luts = sum(int(ln.split()[-1]) for ln in total.splitlines() if ln.strip().startswith("LUT"))
     rep = build_report(ir, method="estimate")
     assert luts > 0 and ffs == rep["total"]["ffs"]
+
+
+@needs_yosys
+def test_synthesis_states_plan_and_progress(tmp_path):
+    """Before Yosys runs: which method, how many tables, about how long, how to get the estimate;
+    then `done/total ... ETA` lines; a second build finds everything cached and runs nothing."""
+    import io
+
+    from lutnet.rtl.report import build_plan
+    rng = np.random.default_rng(11)
+    ir = random_network_ir(5, n_inputs=6, widths=(3, 2), fan_in=3, bits=2)  # 5 tables of 6 bits
+    plan = build_plan(ir, method="yosys", jobs=2, cache_dir=tmp_path)
+    assert plan["tables"] == 5 and plan["tables_to_run"] == 5 and plan["seconds"] > 0
+    assert "method='estimate'" in plan["message"] and "5 of 5 distinct tables" in plan["message"]
+    tabs = [(L.table(k), int(L.address_bits[k]), int(L.out_bits[k])) for L in ir.layers
+            for k in range(L.out_features)] + [(rng.integers(0, 2, 128), 7, 1)]
+    buf = io.StringIO()
+    synth.synth_tables(tabs, jobs=2, cache_dir=tmp_path, progress=True, stream=buf)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("build method 'yosys'") and "6 of 6 distinct tables" in lines[0]
+    assert "expected about" in lines[0] and "--method estimate" in lines[0]
+    prog = [ln for ln in lines[1:] if ln.startswith("yosys: ")]
+    assert prog and prog[-1].startswith("yosys: 6/6 tables synthesized")
+    assert all("elapsed" in ln for ln in prog)
+    assert all("ETA" in ln for ln in prog[:-1])
+    assert build_plan(ir, method="yosys", jobs=2, cache_dir=tmp_path)["tables_to_run"] == 0
+    buf = io.StringIO()
+    synth.synth_tables(tabs, jobs=2, cache_dir=tmp_path, progress=True, stream=buf)
+    assert buf.getvalue() == ""  # all cached: nothing to announce
+
+
+def test_table_seconds_model():
+    assert synth.table_seconds(0, 3) == 0.0
+    assert synth.table_seconds(6, 2) == synth.YOSYS_SMALL_S < 1.0
+    assert synth.table_seconds(8, 2) < synth.table_seconds(12, 2) < synth.table_seconds(12, 8)
+    p = synth.Progress({"a": (None, 12, 3), "b": (None, 8, 1)}, jobs=2, stream=open("/dev/null", "w"))
+    assert p.eta() == pytest.approx((synth.table_seconds(12, 3) + synth.table_seconds(8, 1)) / 2)

@@ -1,5 +1,6 @@
-"""Random LUT networks straight in the IR (no training): for tests and benchmarks of emitters,
-simulators and estimators."""
+"""Test generators: random LUT networks straight in the IR (no training), for tests and benchmarks
+of emitters, simulators and estimators.  Production code never imports this module (input vectors
+for testbenches come from ``lutnet.vectors``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -38,17 +39,3 @@ def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3,
         src, src_bits, src_signed = w, bits[l], signed[l]
     out_q = QuantSpec(bits[-1], signed[-1], np.float32(1.0), np.float32(0))
     return NetworkIR(in_q, n_inputs, layers, out_q, {"name": f"random-{seed}"}).validate()
-
-
-def random_input_codes(ir: NetworkIR, n: int, seed: int = 0, corners: bool = True) -> np.ndarray:
-    """``n`` random input code vectors; with ``corners`` the first rows are all-min, all-max,
-    all-zero and all-minus-one (where representable)."""
-    rng = np.random.default_rng(seed)
-    q = ir.input_quant
-    x = rng.integers(q.code_min, q.code_max + 1, size=(n, ir.n_inputs))
-    if corners:
-        special = [q.code_min, q.code_max, 0, -1]
-        special = [s for s in special if q.code_min <= s <= q.code_max]
-        for i, s in enumerate(special[:n]):
-            x[i] = s
-    return x
