@@ -4,7 +4,9 @@ The stock CLI reads ``Backend`` from the project's ``hls4ml_config.yml`` and dis
 and Quartus by name.  Once ``hls4ml.cli`` is imported (the plugin is loaded first, by
 ``import hls4ml``), its ``_build``/``_report`` are wrapped: a project whose ``Backend`` is a plugin
 backend with ``build_project``/``report_project`` is resolved through ``hls4ml.backends.get_backend``;
-every other project goes to the stock code unchanged."""
+every other project goes to the stock code unchanged.  Errors follow the ``lutnet`` grammar
+(:mod:`lutnet._cli`): exit status 0 ok, 2 user error, one line ``hls4ml build: error: ...`` and no
+traceback for any LutnetError."""
 from __future__ import annotations
 
 import sys
@@ -29,12 +31,17 @@ def _project_backend(project):
 
 
 def _wrap(stock, method):
+    command = method.split('_')[0]  # build_project -> build
+
     def dispatch(args, extra_args):
+        from lutnet._cli import run_command
         backend = _project_backend(args.project)
         impl = getattr(backend, method, None)
         if impl is None:
             return stock(args, extra_args)
-        sys.exit(impl(args.project, extra_args, list_options=args.list_options))
+        # lutnet's grammar: 0 ok, 2 user error; a LutnetError is one line `hls4ml <cmd>: error: ...`
+        sys.exit(run_command(f'hls4ml {command}', lambda a: impl(a.project, extra_args, list_options=a.list_options),
+                             args))
 
     dispatch.__wrapped__ = stock
     return dispatch

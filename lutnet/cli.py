@@ -25,27 +25,20 @@ def _load_data(cfg, limit=None):
 
 def _framework(name):
     """(build_model, fit, accuracy, save_checkpoint, checkpoint file name) of a framework."""
-    if name == "keras":
-        from .keras.builder import build_keras_model
-        from .keras.checkpoint import save_checkpoint
-        from .keras.train import accuracy, fit
-        return build_keras_model, fit, accuracy, save_checkpoint, "checkpoint_keras"
-    from .builder import build_model
-    from .checkpoint import save_checkpoint
-    from .train import accuracy, fit
-    return build_model, fit, accuracy, save_checkpoint, "checkpoint.pt"
+    from .frontend import get_frontend
+    fe = get_frontend(name)
+    return fe.build, fe.fit, fe.accuracy, fe.save_checkpoint, fe.checkpoint_name
 
 
 def _load_any_checkpoint(path):
     """(model, config, metrics, to_ir) for a PyTorch (file) or Keras (directory) checkpoint."""
-    if Path(path).is_dir():
-        from .keras import to_ir
-        from .keras.checkpoint import load_checkpoint
-    else:
-        from .checkpoint import load_checkpoint
-        from .export import to_ir
-    model, cfg, metrics = load_checkpoint(path)
-    return model, cfg, metrics, to_ir
+    from .frontend import frontend_of
+    fe = frontend_of(path)
+    model, cfg, metrics = fe.load_checkpoint(path)
+    return model, cfg, metrics, fe.to_ir
+
+
+CHECKPOINT_NAMES = {"torch": "checkpoint.pt", "keras": "checkpoint_keras"}
 
 
 def cmd_train(args):
@@ -55,11 +48,11 @@ def cmd_train(args):
         cfg.train.epochs = args.epochs
     if args.data_path:
         cfg.data.path = args.data_path
-    build_model, fit, accuracy, save_checkpoint, ckpt_name = _framework(args.framework)
     out = Path(args.output or f"runs/{cfg.name}")
-    ckpt = check_output(out / ckpt_name, args.force)
+    ckpt = check_output(out / CHECKPOINT_NAMES[args.framework], args.force)
     ds = _load_data(cfg, args.limit)
     check_model(cfg.model, ds.n_features, str(resolve_config(args.config)), max_rows=args.max_rows)
+    build_model, fit, accuracy, save_checkpoint, _ = _framework(args.framework)  # imports torch or TF
     model = build_model(cfg.model, ds.n_features, ds.X_train)
     result = fit(model, ds.X_train, ds.y_train, cfg.train, progress=not args.quiet)
     test_acc = accuracy(model, ds.X_test, ds.y_test)
@@ -73,8 +66,7 @@ def cmd_train(args):
 def cmd_export(args):
     out = check_output(args.output, args.force)
     model, cfg, _, to_ir = _load_any_checkpoint(args.checkpoint)
-    kwargs = {"progress": not args.quiet} if to_ir.__module__ == "lutnet.export" else {}
-    ir = to_ir(model, max_rows=args.max_rows, metadata={"name": cfg.name}, **kwargs)
+    ir = to_ir(model, max_rows=args.max_rows, metadata={"name": cfg.name}, progress=not args.quiet)
     ir.save(out, overwrite=args.force)
     print(format_table(ir.summary()))
     print(f"IR written to {out}")
@@ -131,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, help="override train.epochs")
     t.add_argument("--limit", type=int, help="use at most this many training samples")
     t.add_argument("--data-path", help="local dataset path (overrides data.path)")
-    t.add_argument("--framework", choices=["torch", "keras"], default="torch",
+    t.add_argument("--framework", choices=list(CHECKPOINT_NAMES), default="torch",
                    help="Brevitas/PyTorch (default) or QKeras/Keras layers")
     t.add_argument("--max-rows", type=int, default=1 << 20,
                    help="largest table allowed per neuron (rows); larger configs are refused before training")
@@ -164,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "bit-exact C and RTL simulation, build reports")
     d.add_argument("--epochs", type=int, help="override the demo's epochs")
     add_output(d, aliases=("--out",), help="directory for every artifact [runs/demo]")
-    d.add_argument("--yosys", choices=("sample", "all", "none"), default="sample",
-                   help="Yosys build report on a sample of the tables (fast), all of them, or none [sample]")
+    d.add_argument("--yosys", choices=("all", "none"), default="all",
+                   help="Yosys build report of every table (cached by table), or none [all]")
     d.set_defaults(func=cmd_demo)
 
     for parser in (t, e, o, d):  # the commands that write

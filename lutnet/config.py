@@ -38,6 +38,8 @@ class LayerConfig:
 
 
 CONNECTIVITY_KINDS = ("random", "balanced")  # lutnet.nn.layer.CONNECTIVITY's keys (torch-free here)
+NEURON_KINDS = ("linear", "poly", "subnet")  # lutnet.nn.NEURON_KINDS' keys (torch-free here)
+DEFAULT_MAX_ROWS = 1 << 20  # lutnet.export.DEFAULT_MAX_ROWS: the largest table of one neuron (rows)
 
 
 @dataclass
@@ -194,6 +196,37 @@ def _check_model(m: ModelConfig, src: str):
         if l.connectivity is not None and l.connectivity not in kinds:
             raise ConfigError(f"{src}: model.layers[{i}].connectivity must be one of {', '.join(kinds)}, "
                               f"got {l.connectivity!r}")
+
+
+def check_model(m: ModelConfig, n_features: int, src: str = "<config>", max_rows: int = DEFAULT_MAX_ROWS):
+    """What needs the dataset's feature count: every neuron kind is known, every layer's fan-in fits
+    its inputs, and every table fits ``max_rows``.  A :class:`ConfigError` names the key at fault;
+    called before training, so a config that cannot be built or exported fails at once."""
+    for i, lc in enumerate(m.layers):
+        neuron = lc.neuron or m.neuron
+        if neuron.kind not in NEURON_KINDS:
+            key = f"model.layers[{i}].neuron.kind" if lc.neuron else "model.neuron.kind"
+            raise ConfigError(f"{src}: {key}: unknown neuron kind {neuron.kind!r}; known kinds: "
+                              f"{', '.join(NEURON_KINDS)}")
+    for i, lc in enumerate(m.layers):
+        if lc.fan_in is not None:
+            key, fan_in = f"model.layers[{i}].fan_in", lc.fan_in
+        elif i == 0 and m.input_fan_in:
+            key, fan_in = "model.input_fan_in", m.input_fan_in
+        else:
+            key, fan_in = "model.fan_in", m.fan_in
+        n_in = n_features if i == 0 else m.layers[i - 1].out_features
+        if fan_in < 1:
+            raise ConfigError(f"{src}: {key} must be >= 1, got {fan_in}")
+        if fan_in > n_in:
+            raise ConfigError(f"{src}: {key}={fan_in} is more than the {n_in} inputs of layer {i}; a neuron "
+                              f"reads fan_in distinct inputs: use at most {n_in}")
+        in_bits = m.input_bits if i == 0 else (m.layers[i - 1].bits or m.hidden_bits)
+        abits = fan_in * in_bits
+        if 2 ** abits > max_rows:
+            raise ConfigError(f"{src}: {key}={fan_in}: layer {i}'s neurons would need tables of 2^{abits} rows "
+                              f"({fan_in} inputs x {in_bits} bits), more than the {max_rows:,}-row bound; lower "
+                              f"{key} or the bit widths (or raise the bound with --max-rows)")
 
 
 def load_config(path) -> RunConfig:

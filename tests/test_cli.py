@@ -29,7 +29,8 @@ def test_train_export_verify_info(trained, capsys):
     assert main(["info", str(ir_path)]) == 0
     # never overwrite without --force
     assert main(["export", str(ckpt), "-o", str(ir_path), "-q"]) == 2
-    assert "exists; pass overwrite=True (CLI: --force)" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"lutnet export: error: {ir_path} exists; pass --force to replace it, "
+                                       f"or choose another output\n")
     assert main(["train", "digits-s", "--epochs", "1", "--out", str(trained), "-q"]) == 2
     assert "checkpoint.pt exists; pass --force" in capsys.readouterr().err
 

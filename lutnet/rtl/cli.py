@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from .._cli import MISMATCH, OK, add_force, add_output, add_quiet, check_output, load_ir
+from .._files import atomic_write
+from ..errors import InputError, LutnetError
 
 
 def _pipeline_arg(s: str):
@@ -46,21 +49,24 @@ def register(subparsers) -> None:
                               description="Emit the Verilog of a LUT IR file (one module per unique table, "
                                           "per layer and a top; testbench and manifest).")
     p.add_argument("ir", help="IR file (written by lutnet export / NetworkIR.save)")
-    p.add_argument("-o", "--out", required=True, help="output directory")
-    p.add_argument("--force", action="store_true", help="write into a directory holding other files")
+    add_output(p, required=True, aliases=("--out",), help="output directory (new or empty; --force to reuse)")
+    add_force(p)
+    add_quiet(p)
     p.add_argument("--lint", action="store_true", help="run verilator --lint-only -Wall afterwards")
     _add_emit_args(p)
     p.set_defaults(func=cmd_verilog)
 
     p = subparsers.add_parser("simulate", help="simulate the RTL of an IR bit-exactly (Verilator/Icarus)",
-                              description="Simulate the emitted RTL on input codes (.npy, shape (N, n_inputs)) "
-                                          "and write the output codes (.npy), or check N random vectors "
-                                          "against the IR evaluator with --random N.")
+                              description="Simulate the emitted RTL on input codes (.npy, integers, shape "
+                                          "(N, n_inputs)) and write the output codes (.npy), or check N random "
+                                          "vectors against the IR evaluator with --random N.")
     p.add_argument("ir", help="IR file")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--codes", help="input codes .npy (N, n_inputs) int")
+    g.add_argument("--codes", help="input codes .npy (N, n_inputs), integers in the input quantizer's range")
     g.add_argument("--random", type=int, metavar="N", help="simulate N random vectors and compare with the IR")
-    p.add_argument("-o", "--out", help="output codes .npy (with --codes)")
+    add_output(p, aliases=("--out",), help="output codes .npy (with --codes)")
+    add_force(p)
+    add_quiet(p)
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
     p.add_argument("--work-dir", help="simulator build cache [$LUTNET_CACHE_DIR/sim]")
     p.add_argument("--seed", type=int, default=0)
@@ -72,11 +78,14 @@ def register(subparsers) -> None:
                                           "latency and an Fmax estimate, as JSON plus a table.")
     p.add_argument("source", help="IR file, or a directory written by `lutnet verilog`")
     p.add_argument("--method", choices=("estimate", "yosys", "vivado"), default="estimate",
-                   help="estimate: milliseconds (calibrated model); yosys: Yosys 0.23 synth_xilinx per "
-                        "table, cached (truth for the open flow); vivado: needs vivado on PATH [estimate]")
+                   help="estimate: milliseconds (calibrated model); yosys: Yosys 0.23 synth_xilinx, "
+                        "cached (truth for the open flow); vivado: needs vivado on PATH [estimate]")
     p.add_argument("--jobs", type=int, default=2, help="parallel Yosys runs [2]")
     p.add_argument("--cache-dir", help="Yosys result cache [$LUTNET_CACHE_DIR/yosys]")
-    p.add_argument("--out", help="report path prefix: writes <out>.json and <out>.txt")
+    add_output(p, aliases=("--out",),
+               help="report path prefix: writes <PATH>.json and <PATH>.txt (with --tcl-only: a directory)")
+    add_force(p)
+    add_quiet(p)
     p.add_argument("--care-codes", help="input codes .npy (e.g. training set): also report LUTs with "
                                         "unseen table rows as don't-cares")
     p.add_argument("--pipeline", type=_pipeline_arg, default=1)
@@ -85,51 +94,84 @@ def register(subparsers) -> None:
     p.add_argument("--part", default=None, help="Vivado part [xcvu9p-flgb2104-2-i]")
     p.add_argument("--clock-ns", type=float, default=None, help="Vivado clock period [1.0]")
     p.add_argument("--tcl-only", action="store_true",
-                   help="with --method vivado: write the design and TCL script to --out and stop")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+                   help="with --method vivado: write the design and TCL script to -o DIR and stop")
     p.set_defaults(func=cmd_build)
 
 
-def _load_ir(path):
-    from ..ir import NetworkIR
-    return NetworkIR.load(path)
+def _load_ir(path, command):
+    return load_ir(path, command)
+
+
+def _int_codes(path, ir, option="--codes") -> np.ndarray:
+    """Input codes from a .npy file: integers, shape (N, n_inputs), inside the input encoding."""
+    q = ir.input_quant
+    want = (f"{option} takes integer input codes, shape (N, {ir.n_inputs}), in [{q.code_min}, {q.code_max}] "
+            f"({q.bits}-bit {'signed' if q.signed else 'unsigned'})")
+    try:
+        codes = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: not a readable .npy file ({e}); {want}") from None
+    if codes.dtype.kind not in "iu":
+        raise InputError(f"{path} holds {codes.dtype} values; {want}: features must be quantized first "
+                         f"(NetworkIR.quantize_input)")
+    if codes.ndim != 2 or codes.shape[1] != ir.n_inputs:
+        raise InputError(f"{path} has shape {codes.shape}; {want}")
+    if codes.size and (codes.min() < q.code_min or codes.max() > q.code_max):
+        raise InputError(f"{path} holds codes from {codes.min()} to {codes.max()}; {want}")
+    return codes.astype(np.int64)
 
 
 def cmd_verilog(a) -> int:
     from .emit import write_verilog
-    ir = _load_ir(a.ir)
-    info = write_verilog(ir, a.out, overwrite=a.force, **_emit_opts(a))
+    out = check_output(a.output, a.force)
+    ir = _load_ir(a.ir, "verilog")
+    info = write_verilog(ir, out, overwrite=a.force, **_emit_opts(a))
     print(f"wrote {len(info.files)} Verilog files to {info.out_dir} (top {info.top}, latency "
           f"{info.latency_cycles} cycles, x[{info.input_width - 1}:0], y[{info.output_width - 1}:0])")
     if a.lint:
         from .lint import lint
         r = lint(info)
         print("lint: clean" if r.ok else "lint:\n" + r.output)
-        return 0 if r.ok else 1
-    return 0
+        return OK if r.ok else MISMATCH
+    return OK
 
 
 def cmd_simulate(a) -> int:
     from .simulate import compare, simulate_detailed
-    ir = _load_ir(a.ir)
+    out = check_output(a.output, a.force) if a.output else None
+    ir = _load_ir(a.ir, "simulate")
     if a.random is not None:
+        if a.random < 0:
+            raise InputError(f"--random takes a number of vectors >= 0; got {a.random}")
         from ..vectors import random_input_codes
         codes = random_input_codes(ir, a.random, seed=a.seed)
     else:
-        codes = np.load(a.codes)
+        codes = _int_codes(a.codes, ir)
     res = simulate_detailed(ir, codes, simulator=a.simulator, work_dir=a.work_dir, **_emit_opts(a))
     lat_ok = len(codes) == 0 or res.latency_observed == res.info.latency_cycles
     print(f"{a.simulator}: {len(codes)} vectors, build {res.build_seconds:.1f} s"
           f"{' (cached)' if res.cached else ''}, run {res.run_seconds:.2f} s, latency "
           f"{res.latency_observed} cycles (design: {res.info.latency_cycles})")
-    if a.out:
-        np.save(a.out, res.outputs)
-        print(f"wrote {a.out}")
-    if a.random is not None or not a.out:
+    if out is not None:
+        def save(tmp):
+            with open(tmp, "wb") as f:  # a file object: np.save would append .npy to a name
+                np.save(f, res.outputs)
+        atomic_write(out, save, overwrite=a.force)
+        print(f"wrote {out}")
+    if a.random is not None or out is None:
         c = compare(ir, codes, res.outputs)
         print(f"mismatches against the IR evaluator: {c['mismatches']} of {c['vectors']}")
-        return 0 if (c["mismatches"] == 0 and lat_ok) else 1
-    return 0 if lat_ok else 1
+        return OK if (c["mismatches"] == 0 and lat_ok) else MISMATCH
+    return OK if lat_ok else MISMATCH
+
+
+def report_paths(prefix) -> tuple[Path, Path]:
+    """The two files ``write_report(report, prefix)`` writes."""
+    out = Path(prefix)
+    if out.is_dir() or str(prefix).endswith("/"):
+        out = out / "build_report"
+    out = out.with_suffix("") if out.suffix in (".json", ".txt") else out
+    return out.with_suffix(".json"), out.with_suffix(".txt")
 
 
 def cmd_build(a) -> int:
@@ -137,36 +179,40 @@ def cmd_build(a) -> int:
     if a.method == "vivado" and a.tcl_only:
         from .emit import write_verilog
         from .vivado import DEFAULT_CLOCK_NS, DEFAULT_PART, write_tcl
-        if not a.out:
-            print("--tcl-only needs --out DIR", file=sys.stderr)
-            return 2
-        info = write_verilog(_load_ir(a.source), a.out, pipeline=a.pipeline, input_reg=a.input_reg,
-                             output_reg=a.output_reg)
+        if not a.output:
+            raise LutnetError("--tcl-only writes the design and its TCL script: give the directory with -o DIR")
+        out = check_output(a.output, a.force)
+        info = write_verilog(_load_ir(a.source, "build"), out, pipeline=a.pipeline, input_reg=a.input_reg,
+                             output_reg=a.output_reg, overwrite=a.force)
         tcl = write_tcl(info, part=a.part or DEFAULT_PART, clock_ns=a.clock_ns or DEFAULT_CLOCK_NS)
         print(f"wrote {tcl}; run: cd {info.out_dir} && vivado -mode batch -source {tcl.name}")
-        return 0
-    care = np.load(a.care_codes) if a.care_codes else None
-    rep = build_report(a.source, method=a.method, jobs=a.jobs, cache_dir=a.cache_dir, pipeline=a.pipeline,
+        return OK
+    if a.output:
+        for path in report_paths(a.output):
+            check_output(path, a.force)
+    if Path(a.source).is_dir():  # a `lutnet verilog` directory: its pipeline options are used
+        source, ir = a.source, _load_ir_of_dir(a.source)
+    else:
+        source = ir = _load_ir(a.source, "build")
+    care = _int_codes(a.care_codes, ir, "--care-codes") if a.care_codes else None
+    rep = build_report(source, method=a.method, jobs=a.jobs, cache_dir=a.cache_dir, pipeline=a.pipeline,
                        input_reg=a.input_reg, output_reg=a.output_reg, care_codes=care,
                        progress=not a.quiet, part=a.part, clock_ns=a.clock_ns)
     print(format_report(rep))
-    if a.out:
-        j, t = write_report(rep, a.out)
+    if a.output:
+        j, t = write_report(rep, a.output)
         print(f"wrote {j} and {t}")
-    return 0
+    return OK
 
 
-def main(argv=None) -> int:  # standalone entry point: python -m lutnet.rtl.cli
-    from ..errors import LutnetError
-    ap = argparse.ArgumentParser(prog="lutnet-rtl")
-    sub = ap.add_subparsers(dest="command", required=True)
-    register(sub)
-    a = ap.parse_args(argv)
-    try:
-        return a.func(a)
-    except LutnetError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+def _load_ir_of_dir(out_dir):
+    from .report import _resolve  # the IR saved beside the Verilog
+    return _resolve(out_dir)[0]
+
+
+def main(argv=None) -> int:  # standalone entry point: python -m lutnet.rtl.cli (same grammar as lutnet)
+    from ..cli import main as lutnet_main
+    return lutnet_main(argv)
 
 
 if __name__ == "__main__":
