@@ -34,11 +34,22 @@ def register(register_backend, register_writer):
 
 
 def convert_ir(ir, output_dir='my-lutnet-prj', project_name='myproject', output='cpp', argmax=False, **kwargs):
-    """hls4ml ModelGraph of a LUT IR network (``lutnet.ir.NetworkIR``), e.g. from
-    ``lutnet.export.to_ir`` or ``NetworkIR.load``.  ``output``: ``'cpp'`` or ``'verilog'``;
-    ``argmax=True`` appends an argmax layer; other keyword arguments go to the backend config
-    (``part``, ``clock_period``, ``cflags``, ``pipeline``, ``table_style``, ``overwrite``)."""
+    """hls4ml ModelGraph of a LUT IR network: a ``lutnet.ir.NetworkIR`` (e.g. from
+    ``lutnet.export.to_ir``) or the path of an IR file (``lutnet export``, ``NetworkIR.save``).
+    ``output``: ``'cpp'`` or ``'verilog'``; ``argmax=True`` appends an argmax layer; other keyword
+    arguments go to the backend config (``part``, ``clock_period``, ``cflags``, ``pipeline``,
+    ``table_style``, ``overwrite``: write into a directory holding another backend's project)."""
+    import os
+
+    from lutnet.errors import LutnetError
+    from lutnet.ir import NetworkIR
+
     from .frontends.ir import convert_ir as _convert
+    if isinstance(ir, (str, os.PathLike)):
+        ir = NetworkIR.load(ir)
+    elif not isinstance(ir, NetworkIR):
+        raise LutnetError(f"convert_ir: expected a lutnet.ir.NetworkIR or the path of an IR file, got "
+                          f"{type(ir).__name__}")
     return _convert(ir, output_dir=output_dir, project_name=project_name, output=output, argmax=argmax, **kwargs)
 
 

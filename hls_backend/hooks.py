@@ -50,3 +50,22 @@ def when_imported(name: str, callback):
     _pending.setdefault(name, []).append(callback)
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+
+
+def install_trace(graph_module):
+    """``ModelGraph.trace`` is not dispatched to the backend by hls4ml (it assumes the stock C++
+    bridge); route it to ``backend.trace`` when the model's backend defines one (the LUTNet backend
+    does), and to the stock method otherwise."""
+    graph = graph_module.ModelGraph
+    stock = graph.trace
+    if getattr(stock, '_lutnet', False):
+        return
+
+    def trace(self, x, *args, **kwargs):
+        impl = getattr(getattr(self.config, 'backend', None), 'trace', None)
+        if impl is None:
+            return stock(self, x, *args, **kwargs)
+        return impl(self, x, *args, **kwargs)
+
+    trace.__doc__, trace.__wrapped__, trace._lutnet = stock.__doc__, stock, True
+    graph.trace = trace

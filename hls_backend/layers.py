@@ -9,14 +9,55 @@ extraction, never re-derived here) and declare their attributes hls4ml style.
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from hls4ml.model.attributes import Attribute
 from hls4ml.model.layers import Layer, register_layer
-from hls4ml.model.types import IntegerPrecisionType
+from hls4ml.model.types import IntegerPrecisionType, Serializable
 
 from lutnet.ir import LayerIR, QuantSpec
 
 OptionalQuant = (QuantSpec, type(None))
+
+
+# ---------------------------------------------------------------- hls4ml save/load (ModelGraph.save)
+class LUTQuantSpec(QuantSpec, Serializable):
+    """A :class:`lutnet.ir.QuantSpec` that hls4ml's ``ModelGraph.save`` / ``load_saved_model`` can
+    store (hls4ml serializes attributes that are ``Serializable``)."""
+
+    def serialize_state(self):
+        return self.to_json()
+
+    @classmethod
+    def deserialize(cls, state):
+        return cls(**state)
+
+    @classmethod
+    def of(cls, q):
+        return q if q is None or isinstance(q, cls) else cls(**q.to_json())
+
+
+class LayerIRState(Serializable):
+    """Save/load of a LUT layer's :class:`lutnet.ir.LayerIR` (its arrays become .npy files in the .fml)."""
+
+    ARRAYS = ('indices', 'in_bits', 'in_signed', 'out_bits', 'out_signed', 'tables', 'offsets')
+
+    @classmethod
+    def state_of(cls, lut: LayerIR) -> dict:
+        state = {k: np.array(getattr(lut, k)) for k in cls.ARRAYS}
+        state.update(name=lut.name, kind=lut.kind, attrs=json.loads(json.dumps(lut.attrs)))
+        return {'class_name': f'{cls.__module__}.{cls.__qualname__}', 'state': state}
+
+    @classmethod
+    def deserialize(cls, state):
+        return LayerIR(state['name'], *(np.asarray(state[k]) for k in cls.ARRAYS), kind=state.get('kind', ''),
+                       attrs=state.get('attrs', {}))
+
+
+def serial_quant(node, *names):
+    for name in names:
+        node.set_attr(name, LUTQuantSpec.of(node.get_attr(name)))
 
 
 def code_precision(bits, signed) -> IntegerPrecisionType:
@@ -35,6 +76,7 @@ class LUTQuantizer(Layer):
     ]
 
     def initialize(self):
+        serial_quant(self, 'quant')
         q = self.get_attr('quant')
         self.add_output_variable([self.get_attr('n_in')], precision=code_precision(q.bits, q.signed))
 
@@ -50,7 +92,22 @@ class LUTDense(Layer):
         Attribute('addr_bits'),
     ]
 
+    def __init__(self, *args, **kwargs):
+        # hls4ml.model.graph is still initializing when the plugin loads; every graph of this backend
+        # holds a LUTDense, so route ModelGraph.trace to the backend here (once).
+        import sys
+
+        from .hooks import install_trace
+        install_trace(sys.modules['hls4ml.model.graph'])
+        super().__init__(*args, **kwargs)
+
+    def serialize_state(self):
+        state = super().serialize_state()
+        state['attributes']['lut'] = LayerIRState.state_of(self.get_attr('lut'))
+        return state
+
     def initialize(self):
+        serial_quant(self, 'input_quant', 'output_quant')
         lut: LayerIR = self.get_attr('lut')
         n_in = self.get_input_variable().size()
         if lut.indices.size and lut.indices.max() >= n_in:

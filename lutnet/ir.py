@@ -98,7 +98,7 @@ class QuantSpec:
                 "code_max": self.code_max}
 
     @classmethod
-    def from_json(cls, d: dict) -> "QuantSpec":
+    def from_json(cls, d: dict) -> QuantSpec:
         return cls(**d)
 
     def __eq__(self, other):
@@ -228,21 +228,19 @@ class NetworkIR:
         return self.layers[-1].out_features
 
     def quantize_input(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
-        if x.shape[1] != self.n_inputs:
-            raise ValueError(f"input has {x.shape[1]} features; the network expects {self.n_inputs}")
-        return self.input_quant.to_codes(x)
+        """Input codes of float features (N, n_inputs); one 1-D sample gives one 1-D row of codes.
+        Checked by :func:`lutnet.core.inputs.check_features` (NaN, feature count)."""
+        from .core.inputs import check_features
+        a, single = check_features(x, self.n_inputs)
+        codes = self.input_quant.to_codes(a)
+        return codes[0] if single else codes
 
     def evaluate(self, codes, return_all: bool = False, chunk: int = 65536):
         """Output codes (N, n_outputs) for input codes (N, n_inputs). With ``return_all``, the list
-        of every layer's output codes."""
-        codes = np.asarray(codes, dtype=np.int64)
-        if codes.ndim != 2 or codes.shape[1] != self.n_inputs:
-            raise ValueError(f"input codes must have shape (N, {self.n_inputs}); got {codes.shape}")
-        lo, hi = self.input_quant.code_min, self.input_quant.code_max
-        if codes.size and (codes.min() < lo or codes.max() > hi):
-            raise ValueError(f"input codes must lie in [{lo}, {hi}] ({self.input_quant.bits}-bit "
-                             f"{'signed' if self.input_quant.signed else 'unsigned'})")
+        of every layer's output codes.  Codes are checked by :func:`lutnet.core.inputs.check_codes`
+        (integers inside the input encoding); one 1-D sample gives 1-D results."""
+        from .core.inputs import check_quant_codes
+        codes, single = check_quant_codes(codes, self.n_inputs, self.input_quant)
         outs = [[] for _ in self.layers]
         for s in range(0, max(len(codes), 1), chunk):
             c = np.ascontiguousarray(codes[s:s + chunk].T, dtype=np.int32)  # feature-major
@@ -252,17 +250,20 @@ class NetworkIR:
                     outs[i].append(c.T.astype(np.int64))
         outs = [np.concatenate(o) if o else np.zeros((0, l.out_features), np.int64)
                 for o, l in zip(outs, self.layers)]
+        if single:
+            outs = [o[0] if len(o) else o for o in outs]
         return outs if return_all else outs[-1]
 
     def scores(self, out_codes) -> np.ndarray:
         return self.output_quant.to_values(out_codes)
 
     def predict(self, x) -> np.ndarray:
-        """Class indices for float inputs (quantize, evaluate, argmax)."""
-        return np.argmax(self.evaluate(self.quantize_input(x)), axis=1)
+        """Class indices for float inputs (quantize, evaluate, argmax); one 1-D sample gives one index."""
+        codes = self.quantize_input(x)
+        return np.argmax(self.evaluate(codes), axis=-1)
 
     # ---------------------------------------------------------------- checks
-    def validate(self) -> "NetworkIR":
+    def validate(self) -> NetworkIR:
         """Check that widths, indices and tables agree; raise IRFormatError naming the layer."""
         if self.input_quant.scale.size not in (1, self.n_inputs):
             raise IRFormatError(f"input_quant.scale has {self.input_quant.scale.size} entries; "
@@ -373,7 +374,7 @@ class NetworkIR:
         return atomic_write(path, write, overwrite)
 
     @classmethod
-    def load(cls, path) -> "NetworkIR":
+    def load(cls, path) -> NetworkIR:
         path = Path(path)
         if not path.is_file():
             raise IRFormatError(f"{path}: no such IR file")

@@ -14,6 +14,13 @@ codes) or, with ``float_input=True``, ``x`` (float32, quantized in the graph wit
 ``QuantSpec`` formula).  Outputs: ``codes_out`` (int64), ``scores`` (float32, dequantized) and
 ``prediction`` (int64, first index of the maximum code).
 
+Input checks: an ONNX graph cannot raise on bad data (ONNX has no assertion operator), so NaN
+features give undefined codes (``Cast`` of NaN), out-of-range codes read the wrong table rows or fail
+inside ``Gather``, and the batch must be 2-D.  :func:`run_onnx` is the checked runner: it applies
+:mod:`lutnet.core.inputs` (the check of the model, the IR, C and RTL simulation) before running
+onnxruntime, and, like hls4ml's ``predict``, takes one 1-D sample (1-D result) or an empty batch
+(empty ``(0, n_out)`` result).
+
 Requires the ``onnx`` package (imported lazily); ``onnxruntime`` is needed only to run the result.
 """
 from __future__ import annotations
@@ -108,6 +115,9 @@ def to_onnx(ir: NetworkIR, float_input: bool = False, name: str | None = None):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="lutnet", doc_string="LUT network exported from the lutnet IR")
     model.ir_version = 8  # readable by onnxruntime >= 1.14
+    q = ir.input_quant  # for run_onnx's input check
+    helper.set_model_props(model, {"lutnet_input_bits": str(q.bits), "lutnet_input_signed": str(int(q.signed)),
+                                   "lutnet_input_code_min": str(q.code_min), "lutnet_input_code_max": str(q.code_max)})
     g.onnx.checker.check_model(model)
     return model
 
@@ -124,11 +134,36 @@ def save_onnx(ir: NetworkIR, path, float_input: bool = False, overwrite: bool = 
 
 
 def run_onnx(model, inputs: np.ndarray, output: str = "codes_out") -> np.ndarray:
-    """Run an exported model (ModelProto or path) in onnxruntime on codes (int64) or floats."""
+    """Run an exported model (ModelProto or path) in onnxruntime on codes (int64) or features
+    (float32), checked first (:mod:`lutnet.core.inputs`: NaN features, the feature count, integer
+    codes inside the input encoding); one 1-D sample gives a 1-D result, an empty batch an empty one."""
+    import onnx
     import onnxruntime as ort
-    data = model if isinstance(model, (str, Path)) else model.SerializeToString()
-    sess = ort.InferenceSession(str(data) if isinstance(data, Path) else data,
-                                providers=["CPUExecutionProvider"])
-    feed_name = sess.get_inputs()[0].name
-    dtype = np.int64 if feed_name == "codes" else np.float32
-    return sess.run([output], {feed_name: np.asarray(inputs, dtype=dtype)})[0]
+
+    from .core.inputs import check_codes, check_features
+    proto = onnx.load(str(model)) if isinstance(model, (str, Path)) else model
+    graph_in = proto.graph.input[0]
+    n_in = graph_in.type.tensor_type.shape.dim[1].dim_value
+    if graph_in.name == "codes":
+        lo, hi, bits, signed = _code_range(proto)
+        x, single = check_codes(inputs, n_in, lo, hi, bits, signed)
+    else:
+        x, single = check_features(inputs, n_in)
+    if len(x) == 0:
+        out = next(o for o in proto.graph.output if o.name == output)
+        dims = [d.dim_value for d in out.type.tensor_type.shape.dim[1:]]
+        dtype = np.float32 if out.type.tensor_type.elem_type == onnx.TensorProto.FLOAT else np.int64
+        return np.zeros([0, *dims], dtype)
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = sess.run([output], {graph_in.name: x})[0]
+    return y[0] if single else y
+
+
+def _code_range(proto) -> tuple[int, int, int | None, bool | None]:
+    """The input code range of a codes-input graph (stored in its metadata by :func:`to_onnx`)."""
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if "lutnet_input_code_min" in meta:
+        bits = int(meta["lutnet_input_bits"])
+        return (int(meta["lutnet_input_code_min"]), int(meta["lutnet_input_code_max"]), bits,
+                meta["lutnet_input_signed"] == "1")
+    return -(1 << 62), 1 << 62, None, None  # a graph from an older lutnet: integers only

@@ -1,7 +1,7 @@
 from hls4ml.model.layers import Input
 from hls4ml.model.optimizer import OptimizerPass
 
-from ..layers import LUTQuantizer, code_precision
+from ..layers import LUTQuantizer, LUTQuantSpec, code_precision
 
 
 def set_input_quant(model, input_node, quant, where):
@@ -9,7 +9,7 @@ def set_input_quant(model, input_node, quant, where):
     if input_node.get_attr('lut_quant') is not None:
         raise ValueError(f"{where}: the network input {input_node.name!r} is already quantized by another "
                          f"quantizer; a LUT network has exactly one input quantizer")
-    input_node.set_attr('lut_quant', quant)
+    input_node.set_attr('lut_quant', LUTQuantSpec.of(quant))
     input_node.get_output_variable().type.precision = code_precision(quant.bits, quant.signed)
 
 

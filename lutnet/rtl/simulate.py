@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.inputs import check_quant_codes
 from ..errors import SimulationError  # noqa: F401  (a LutnetError; re-exported here)
 from ..ir import NetworkIR, pattern_to_code
 from . import emit
@@ -116,13 +117,10 @@ def run_simulator(sim_dir, info: emit.VerilogInfo, ir: NetworkIR, codes, simulat
                   timeout=None) -> tuple[np.ndarray, int, float]:
     """Run a built simulator on ``codes``; returns (output codes, observed latency, seconds)."""
     sim_dir = Path(sim_dir)
-    codes = np.asarray(codes, dtype=np.int64)
-    if codes.ndim != 2 or codes.shape[1] != ir.n_inputs:
-        raise ValueError(f"input codes must have shape (N, {ir.n_inputs}); got {codes.shape}")
-    q = ir.input_quant
-    if codes.size and (codes.min() < q.code_min or codes.max() > q.code_max):
-        raise ValueError(f"input codes must lie in [{q.code_min}, {q.code_max}]")
+    codes, _ = check_quant_codes(codes, ir.n_inputs, ir.input_quant)  # the one input check (lutnet.core.inputs)
     n = len(codes)
+    if n == 0:  # an empty batch: an empty result, as hls4ml's predict
+        return np.zeros((0, ir.n_outputs), np.int64), -1, 0.0
     with tempfile.TemporaryDirectory(prefix="lutnet-sim-") as td:
         fin, fout = Path(td) / "in.hex", Path(td) / "out.hex"
         bits = emit.pack_inputs(ir, codes)
@@ -167,11 +165,12 @@ def simulate(ir: NetworkIR, codes, *, simulator: str = "verilator", work_dir=Non
     simulated with Verilator or Icarus.  ``emit_opts`` go to ``write_verilog`` (pipeline,
     input_reg, output_reg, table_style, top).  Raises SimulationError if the measured latency
     differs from the emitted one."""
+    codes, single = check_quant_codes(codes, ir.n_inputs, ir.input_quant)  # one 1-D sample: 1-D result
     res = simulate_detailed(ir, codes, simulator=simulator, work_dir=work_dir, **emit_opts)
     if len(codes) and res.latency_observed != res.info.latency_cycles:
         raise SimulationError(f"the testbench measured a latency of {res.latency_observed} cycles; "
                               f"the design reports {res.info.latency_cycles}")
-    return res.outputs
+    return res.outputs[0] if single else res.outputs
 
 
 def compare(ir: NetworkIR, codes, outputs) -> dict:

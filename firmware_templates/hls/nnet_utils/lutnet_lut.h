@@ -5,6 +5,7 @@
 #define LUTNET_LUT_H_
 
 #include "ap_int.h"
+#include <stdint.h>
 
 namespace lutnet {
 
@@ -81,6 +82,17 @@ ArgMax:
     }
     res[0] = arg;
 }
+
+#ifndef __SYNTHESIS__
+// C simulation trace: append a layer's N output codes at dst (no-op when dst is null).
+template <unsigned N, class T> void trace_store(int32_t *&dst, const T src[N]) {
+    if (!dst)
+        return;
+    for (unsigned i = 0; i < N; i++)
+        dst[i] = (int32_t)src[i].to_int();
+    dst += N;
+}
+#endif
 
 } // namespace lutnet
 
