@@ -1,7 +1,8 @@
 """QKeras LUT layers: the Keras counterpart of :class:`lutnet.nn.LUTLayer`.
 
 Neuron k of a :class:`LUTLayer` reads the ``fan_in`` inputs in row k of its ``connectivity`` weight
-(random with ``seed``, the same draw as the Brevitas layer, or given); the ``input_mask`` weight
+(drawn ``"random"`` or ``"balanced"`` with ``seed`` from all inputs or ``input_pool``, the same draw
+as the Brevitas layer: :mod:`lutnet.core.connectivity`; or given); the ``input_mask`` weight
 (attribute ``prune_mask``) marks pruned inputs (read as 0).  Output:
 ``output_quantizer(batch_norm(neuron(input_quantizer(x)[conn])))``.  Both quantizers are QKeras
 quantizers (see :mod:`lutnet.keras.quant`); every layer has an ``input_quantizer`` (a layer fed by
@@ -10,8 +11,9 @@ another LUT layer uses that layer's output quantizer, which leaves quantized val
 In training the QKeras quantizers (straight-through) and batch statistics are used.  In inference
 (``training=False``: ``predict``, ``evaluate``, ``model(x)``) the layer computes on codes: the
 explicit code mapping of its input quantizer, then, in numpy (``tf.numpy_function``, so that no
-graph optimizer reorders float operations), dequantization ``(code - zero_point) * scale``, the
-neuron's exact path, batch norm element-wise in the PyTorch order and the output code mapping.
+graph optimizer reorders float operations), the core's exact function
+(:func:`lutnet.core.neurons.exact_function`: dequantization, the neuron's exact path, batch norm)
+and the output code mapping.
 Table extraction (:func:`lutnet.keras.export.to_ir`) calls the same :meth:`LUTLayer.codes_of`.
 (The inference graph therefore calls Python: to run a trained network outside Python, export its
 tables, e.g. to ONNX with :mod:`lutnet.onnx_export`.)
@@ -21,15 +23,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from ..core import connectivity as _conn
+from ..core.connectivity import random_connectivity  # noqa: F401  (re-exported)
+from ..core.neurons import NUMPY_OPS, exact_function, make_family
+from ..errors import LayerConfigError
 from . import quant as Q
-from .neurons import NeuronFn
-
-
-def random_connectivity(in_features: int, out_features: int, fan_in: int, seed: int) -> np.ndarray:
-    """The draw of :func:`lutnet.nn.random_connectivity` (same seed → same connectivity)."""
-    import torch  # lutnet's core dependency; the draw must be PyTorch's to match Brevitas models
-    g = torch.Generator().manual_seed(int(seed))
-    return torch.argsort(torch.rand(out_features, in_features, generator=g), dim=1)[:, :fan_in].numpy()
+from .neurons import TF_OPS, initializer
 
 
 @tf.keras.utils.register_keras_serializable(package="lutnet")
@@ -37,48 +36,36 @@ class LUTLayer(tf.keras.layers.Layer):
     def __init__(self, units: int, fan_in: int, neuron: str = "linear", input_quantizer=None,
                  output_quantizer="quantized_relu(2,0)", batch_norm: bool = True, bn_epsilon: float = 1e-5,
                  bn_momentum: float = 0.1, connectivity=None, seed: int = 0, degree: int = 2,
-                 width: int = 16, depth: int = 2, skip: int = 0, **kwargs):
+                 width: int = 16, depth: int = 2, skip: int = 0, input_pool=None, **kwargs):
         super().__init__(**kwargs)
         self.where = f"LUTLayer {self.name!r}"
-        if fan_in < 1:
-            raise ValueError(f"{self.where}: fan_in must be >= 1, got {fan_in}")
+        _conn.check_fan_in(self.where, int(fan_in), max(int(fan_in), 1))  # fan_in >= 1; the width is checked in build
         if input_quantizer is None:
-            raise ValueError(f"{self.where}: input_quantizer is required (a layer fed by another LUT layer "
-                             f"takes that layer's output_quantizer)")
+            raise LayerConfigError(f"{self.where}: input_quantizer is required (a layer fed by another LUT layer "
+                                   f"takes that layer's output_quantizer)")
         self.units, self.fan_in, self.seed = int(units), int(fan_in), int(seed)
         self.batch_norm, self.bn_epsilon, self.bn_momentum = bool(batch_norm), float(bn_epsilon), float(bn_momentum)
-        self.neuron = NeuronFn(neuron, self.units, self.fan_in, degree, width, depth, skip, self.where)
+        self.neuron_options = {"degree": int(degree), "width": int(width), "depth": int(depth), "skip": int(skip)}
+        self.neuron = make_family(neuron, self.units, self.fan_in, self.where, **self.neuron_options)
         self.input_quantizer = Q.resolve(input_quantizer)
         self.output_quantizer = Q.resolve(output_quantizer)
         self.input_encoding = Q.quant_spec(self.input_quantizer, self.where + " input_quantizer")
         self.output_encoding = Q.quant_spec(self.output_quantizer, self.where + " output_quantizer")
-        self._connectivity_arg = None if connectivity is None else np.asarray(connectivity, np.int64)
+        self._connectivity_arg = (connectivity if connectivity is None or isinstance(connectivity, str)
+                                  else np.asarray(connectivity, np.int64))
+        self._input_pool = None if input_pool is None else np.asarray(input_pool, np.int64)
 
     # ------------------------------------------------------------ weights
-    def _check_connectivity(self, conn, in_features):
-        if conn.shape != (self.units, self.fan_in):
-            raise ValueError(f"{self.where}: connectivity must have shape ({self.units}, {self.fan_in}); "
-                             f"got {tuple(conn.shape)}")
-        if conn.size and (conn.min() < 0 or conn.max() >= in_features):
-            raise ValueError(f"{self.where}: connectivity indices must lie in 0..{in_features - 1}")
-        if any(len(set(r)) != len(r) for r in conn.tolist()):
-            raise ValueError(f"{self.where}: a neuron lists the same input twice in connectivity")
-
     def build(self, input_shape):
         self.in_features = int(input_shape[-1])
-        if self.fan_in > self.in_features:
-            raise ValueError(f"{self.where}: fan_in={self.fan_in} is larger than in_features={self.in_features} "
-                             f"(the width of the previous layer); use fan_in <= {self.in_features}")
-        conn = self._connectivity_arg
-        if conn is None:
-            conn = random_connectivity(self.in_features, self.units, self.fan_in, self.seed)
-        self._check_connectivity(conn, self.in_features)
+        conn = _conn.resolve_connectivity(self.where, self._connectivity_arg, self.in_features, self.units,
+                                          self.fan_in, self.seed, self._input_pool)
         shape = (self.units, self.fan_in)
         self.connectivity = self.add_weight("connectivity", shape, tf.int32, tf.constant_initializer(conn),
                                             trainable=False)
         self.prune_mask = self.add_weight("input_mask", shape, tf.float32, "ones", trainable=False)
-        self.w = {name: self.add_weight(name, shp, tf.float32, init)
-                  for name, shp, init in self.neuron.params(self.seed)}
+        self.w = {spec.name: self.add_weight(spec.name, spec.shape, tf.float32, initializer(spec, self.seed))
+                  for spec in self.neuron.params()}
         if self.batch_norm:
             u = (self.units,)
             self.gamma = self.add_weight("gamma", u, tf.float32, "ones")
@@ -88,11 +75,6 @@ class LUTLayer(tf.keras.layers.Layer):
         super().build(input_shape)
 
     # ------------------------------------------------------------ the neuron function
-    def _bn_exact(self, y, p):
-        """Running-statistics batch norm in lutnet.nn's element-wise order (numpy float32)."""
-        inv_std = np.float32(1.0) / np.sqrt(p["moving_variance"] + np.float32(self.bn_epsilon))
-        return (y - p["moving_mean"]) * inv_std * p["gamma"] + p["beta"]
-
     def _bn_train(self, y):
         mean = tf.reduce_mean(y, 0)
         var = tf.reduce_mean(tf.square(y - mean), 0)
@@ -117,12 +99,9 @@ class LUTLayer(tf.keras.layers.Layer):
         numpy float32: dequantize, zero pruned inputs, exact neuron path, batch norm."""
         p = self.numpy_params() if params is None else params
         q = self.input_encoding
-        v = (np.asarray(codes, np.float32) - q.zero_point) * q.scale
-        mask = p["input_mask"] > 0
-        if not mask.all():
-            v = np.where(mask, v, np.float32(0))
-        y = self.neuron.exact(v, p)
-        return self._bn_exact(y, p) if self.batch_norm else y
+        bn = ((p["moving_mean"], p["moving_variance"], np.float32(self.bn_epsilon), p["gamma"], p["beta"])
+              if self.batch_norm else None)
+        return exact_function(NUMPY_OPS, self.neuron, codes, q.scale, q.zero_point, p, p["input_mask"] > 0, bn)
 
     def codes_of(self, codes, params: dict | None = None) -> np.ndarray:
         """Output codes (float32 integers) from input codes (..., units|1, F): the inference path."""
@@ -135,7 +114,7 @@ class LUTLayer(tf.keras.layers.Layer):
             # LUT layer pass gradients through, as Brevitas QuantTensors do)
             q = inputs + tf.stop_gradient(self.input_quantizer(inputs) - inputs)
             v = tf.gather(q, self.connectivity, axis=1) * self.prune_mask
-            y = self.neuron(v, self.w)
+            y = self.neuron.forward(TF_OPS, v, self.w, exact=False)
             return self.output_quantizer(self._bn_train(y) if self.batch_norm else y)
         codes = tf.gather(Q.to_codes(inputs, self.input_encoding), self.connectivity, axis=1)
         out = tf.numpy_function(self.codes_of, [codes], tf.float32, stateful=True)  # exact, in numpy
@@ -148,14 +127,15 @@ class LUTLayer(tf.keras.layers.Layer):
     # ------------------------------------------------------------ serialization
     def get_config(self):
         conn = self._connectivity_arg
+        conn = conn if conn is None or isinstance(conn, str) else conn.tolist()
         cfg = super().get_config()
         cfg.update(units=self.units, fan_in=self.fan_in, neuron=self.neuron.kind,
                    input_quantizer=Q.serialize(self.input_quantizer),
                    output_quantizer=Q.serialize(self.output_quantizer), batch_norm=self.batch_norm,
                    bn_epsilon=self.bn_epsilon, bn_momentum=self.bn_momentum,
-                   connectivity=None if conn is None else conn.tolist(), seed=self.seed,
-                   degree=self.neuron.degree, width=self.neuron.width, depth=self.neuron.depth,
-                   skip=self.neuron.skip)
+                   connectivity=conn, seed=self.seed,
+                   input_pool=None if self._input_pool is None else self._input_pool.tolist(),
+                   **self.neuron_options)
         return cfg
 
 

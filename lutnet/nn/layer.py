@@ -17,49 +17,30 @@ Layers only train and export; they never write files.
 """
 from __future__ import annotations
 
-from collections import deque
-
-import numpy as np
 import torch
 from brevitas.quant_tensor import QuantTensor
 from torch import nn
 
+from ..core import connectivity as _conn
+from ..core.connectivity import CONNECTIVITY_KINDS  # noqa: F401  (re-exported: builder/config use it)
+from ..core.inputs import check_torch_features
+from ..core.neurons import exact_function
+from ..errors import LayerConfigError
 from ..quant import QuantInfo, UnsignedActQuant, int_codes, make_act_quant
-from .neurons import make_neuron
+from .neurons import TORCH_OPS, make_neuron
 
 
 def random_connectivity(in_features: int, out_features: int, fan_in: int, seed: int, pool=None) -> torch.Tensor:
-    """Each neuron reads ``fan_in`` distinct inputs drawn uniformly from ``pool`` (default: all
-    ``in_features`` inputs), independently of the other neurons (seeded, reproducible)."""
-    g = torch.Generator().manual_seed(int(seed))
-    n = in_features if pool is None else len(pool)
-    pick = torch.argsort(torch.rand(out_features, n, generator=g), dim=1)[:, :fan_in]
-    return (pick if pool is None else torch.as_tensor(np.asarray(pool), dtype=torch.long)[pick]).contiguous()
+    """:func:`lutnet.core.connectivity.random_connectivity` as a tensor."""
+    return torch.from_numpy(_conn.random_connectivity(in_features, out_features, fan_in, seed, pool))
 
 
 def balanced_connectivity(in_features: int, out_features: int, fan_in: int, seed: int, pool=None) -> torch.Tensor:
-    """Neurons take their ``fan_in`` distinct inputs in turn from a queue of shuffled copies of
-    ``pool`` (default: all inputs): every input is read by as many neurons as any other, +-1, and
-    when ``out_features * fan_in <= len(pool)`` no input is read twice (a tree).  An input that a
-    neuron already reads is put back at the front of the queue for the next neuron."""
-    cand = np.arange(in_features) if pool is None else np.asarray(pool, dtype=np.int64)
-    rng = np.random.default_rng(int(seed))
-    queue: deque = deque()
-    rows = np.empty((out_features, fan_in), dtype=np.int64)
-    for k in range(out_features):
-        row, skipped = [], []
-        while len(row) < fan_in:
-            if not queue:
-                queue.extend(rng.permutation(cand).tolist())
-            c = queue.popleft()
-            (skipped if c in row else row).append(c)
-        queue.extendleft(reversed(skipped))
-        rows[k] = row
-    return torch.as_tensor(rows)
+    """:func:`lutnet.core.connectivity.balanced_connectivity` as a tensor."""
+    return torch.from_numpy(_conn.balanced_connectivity(in_features, out_features, fan_in, seed, pool))
 
 
 CONNECTIVITY = {"random": random_connectivity, "balanced": balanced_connectivity}
-CONNECTIVITY_KINDS = tuple(CONNECTIVITY)
 
 
 class LUTLayer(nn.Module):
@@ -70,42 +51,15 @@ class LUTLayer(nn.Module):
         super().__init__()
         self.name = name or f"LUTLayer({in_features}->{out_features})"
         where = f"LUTLayer {self.name!r}"
-        if fan_in < 1:
-            raise ValueError(f"{where}: fan_in must be >= 1, got {fan_in}")
-        if fan_in > in_features:
-            raise ValueError(f"{where}: fan_in={fan_in} is larger than in_features={in_features} "
-                             f"(the width of the previous layer); use fan_in <= {in_features}")
+        conn = _conn.resolve_connectivity(where, connectivity, in_features, out_features, fan_in, seed, input_pool)
         self.in_features, self.out_features, self.fan_in = in_features, out_features, fan_in
-        self.neuron = make_neuron(neuron, out_features, fan_in, **neuron_options)
+        self.neuron = make_neuron(neuron, out_features, fan_in, where, **neuron_options)
         self.bn = nn.BatchNorm1d(out_features) if batch_norm else None
         self.input_quant = make_act_quant(input_quant, input_bit_width, where + " input_quant")
         self.output_quant = make_act_quant(output_quant, output_bit_width, where + " output_quant")
         if self.output_quant is None:
-            raise ValueError(f"{where}: output_quant is required (a LUT neuron's output is a code)")
-        if input_pool is not None:
-            input_pool = np.unique(np.asarray(input_pool, dtype=np.int64))
-            if input_pool.size and (input_pool.min() < 0 or input_pool.max() >= in_features):
-                raise ValueError(f"{where}: input_pool indices must lie in 0..{in_features - 1}")
-            if input_pool.size < fan_in:
-                raise ValueError(f"{where}: input_pool has {input_pool.size} inputs but fan_in={fan_in}; "
-                                 f"give a larger pool or a smaller fan_in")
-        if connectivity is None or isinstance(connectivity, str):
-            kind = connectivity or "random"
-            if kind not in CONNECTIVITY_KINDS:
-                raise ValueError(f"{where}: connectivity must be one of {', '.join(CONNECTIVITY_KINDS)} "
-                                 f"or an index array, got {kind!r}")
-            conn = CONNECTIVITY[kind](in_features, out_features, fan_in, seed, input_pool)
-        else:
-            if input_pool is not None:
-                raise ValueError(f"{where}: input_pool only applies to drawn connectivity, not to an index array")
-            conn = torch.as_tensor(connectivity, dtype=torch.long)
-            if conn.shape != (out_features, fan_in):
-                raise ValueError(f"{where}: connectivity must have shape ({out_features}, {fan_in}); "
-                                 f"got {tuple(conn.shape)}")
-            if conn.numel() and (conn.min() < 0 or conn.max() >= in_features):
-                raise ValueError(f"{where}: connectivity indices must lie in 0..{in_features - 1}")
-            if any(len(set(r)) != len(r) for r in conn.tolist()):
-                raise ValueError(f"{where}: a neuron lists the same input twice in connectivity")
+            raise LayerConfigError(f"{where}: output_quant is required (a LUT neuron's output is a code)")
+        conn = torch.from_numpy(conn)
         self.register_buffer("connectivity", conn)
         self.register_buffer("input_mask", torch.ones(out_features, fan_in, dtype=torch.bool))
 
@@ -113,32 +67,30 @@ class LUTLayer(nn.Module):
         return f"name={self.name!r}, in_features={self.in_features}, out_features={self.out_features}, fan_in={self.fan_in}"
 
     # ------------------------------------------------------------ the neuron function
-    def _post(self, y, exact):
-        if self.bn is None:
-            return y
-        if not exact:
-            return self.bn(y)
-        bn = self.bn  # element-wise, fixed order: batch-invariant
-        inv_std = 1.0 / torch.sqrt(bn.running_var + bn.eps)
-        return (y - bn.running_mean) * inv_std * bn.weight + bn.bias
+    def bn_params(self):
+        """``(mean, var, eps, gamma, beta)`` of the running-statistics batch norm, or None."""
+        bn = self.bn
+        return None if bn is None else (bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
 
     def function_of_codes(self, codes, scale, zero_point):
         """Pre-quantization output (..., out) from input codes (..., out, F) (or (..., 1, F)):
-        dequantize, zero the pruned inputs, neuron function, batch norm. Batch-invariant."""
-        v = (codes.to(torch.float32) - zero_point) * scale
-        if not bool(self.input_mask.all()):  # (skipping it keeps (rows, 1, F) enumeration inputs shared)
-            v = torch.where(self.input_mask, v, torch.zeros((), dtype=v.dtype, device=v.device))
-        return self._post(self.neuron(v, exact=True), exact=True)
+        dequantize, zero the pruned inputs, neuron function, batch norm (the core's
+        :func:`~lutnet.core.neurons.exact_function`). Batch-invariant."""
+        return exact_function(TORCH_OPS, self.neuron.family, codes, scale, zero_point, self.neuron.params(),
+                              self.input_mask, self.bn_params())
 
     # ------------------------------------------------------------ forward
     def forward(self, x):
+        if self.input_quant is not None and not self.training:
+            check_torch_features(x, self.in_features)  # NaN, feature count: lutnet.core.inputs
         qt = self.input_quant(x) if self.input_quant is not None else x
         if not isinstance(qt, QuantTensor):
             raise TypeError(f"LUTLayer {self.name!r}: got a float tensor but the layer has no input_quant; "
                             f"give the first layer input_quant=... or feed it the previous LUTLayer's output")
         if self.training:
             v = qt.value[:, self.connectivity] * self.input_mask
-            y = self._post(self.neuron(v, exact=False), exact=False)
+            y = self.neuron(v, exact=False)
+            y = y if self.bn is None else self.bn(y)
         else:
             codes = int_codes(qt)[:, self.connectivity]
             y = self.function_of_codes(codes, qt.scale.reshape(()), qt.zero_point.reshape(()).to(torch.float32))
@@ -196,7 +148,7 @@ class LUTNet(nn.Module):
         was = self.training
         self.eval()
         try:
-            return int_codes(self.layers[0].input_quant(x)).to(torch.int64)
+            return int_codes(self.layers[0].input_quant(check_torch_features(x, self.in_features))).to(torch.int64)
         finally:
             self.train(was)
 
@@ -211,3 +163,14 @@ class LUTNet(nn.Module):
         finally:
             self.train(was)
         return torch.cat(outs) if outs else torch.zeros(0, self.out_features, dtype=torch.int64)
+
+    def save(self, path, overwrite: bool = False):
+        """Write the model (layer arguments + weights) to ``path``; :meth:`load` reads it back."""
+        from ..checkpoint import save_model
+        return save_model(self, path, overwrite)
+
+    @staticmethod
+    def load(path) -> LUTNet:
+        """The model saved at ``path`` by :meth:`save` (eval mode)."""
+        from ..checkpoint import load_model
+        return load_model(path)

@@ -1,0 +1,41 @@
+"""The compiled form of :func:`lutnet.core.kernels.dot_chain` (imported only when numba is installed).
+
+Compiled without ``fastmath``: every ``a + b * c`` below is a float32 multiply, rounded, then a
+float32 add, rounded, in the order written (LLVM contracts to FMA only under fast-math flags).
+The loops are arranged so the innermost one runs over rows, independent of each other, which LLVM
+vectorizes without changing any element's sequence.
+"""
+from __future__ import annotations
+
+import numba
+
+ROW_BLOCK = 512
+
+
+@numba.njit(nogil=True, cache=True, fastmath=False)
+def dot_chain_kernel(xf, w, b, has_bias, out):  # pragma: no cover - compiled
+    """xf (A, N|1, R) feature-major inputs, w (N, A, B), b (N, B), out (B, N, R); C-contiguous float32.
+    The innermost loops run over 1-D row slices from index 0 (so LLVM sees no negative index and
+    vectorizes them)."""
+    A, NX, R = xf.shape
+    N = w.shape[0]
+    B = w.shape[2]
+    for n in range(N):
+        nx = n if NX > 1 else 0
+        for r0 in range(0, R, ROW_BLOCK):
+            m = min(ROW_BLOCK, R - r0)
+            for o in range(B):
+                acc = out[o, n, r0:r0 + m]
+                x0 = xf[0, nx, r0:r0 + m]
+                wv = w[n, 0, o]
+                for r in range(m):
+                    acc[r] = x0[r] * wv
+                for i in range(1, A):
+                    xi = xf[i, nx, r0:r0 + m]
+                    wv = w[n, i, o]
+                    for r in range(m):
+                        acc[r] = acc[r] + xi[r] * wv
+                if has_bias:
+                    bv = b[n, o]
+                    for r in range(m):
+                        acc[r] = acc[r] + bv
