@@ -85,6 +85,8 @@ class LUTNetWriter(Writer):
         check_output_dir(out, bool(lcfg.get('Overwrite', False)))
         out.mkdir(parents=True, exist_ok=True)
         ir = network_ir(model)
+        if not ir.metadata.get('name'):  # reports name the network: the hls4ml project's name
+            ir.metadata['name'] = model.config.get_project_name()
         ir.save(out / IR_FILE, overwrite=True)
         _, _, argmax = lut_structure(model)
         self.write_tb_data(out, ir, argmax is not None)
