@@ -1,14 +1,13 @@
 """Model configs → LUTNet models."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
 
 from .config import ModelConfig
+from .core.plan import layer_fan_in, plan_layers
 from .errors import ConfigError
-from .nn import LUTLayer, LUTNet, NeuronSpec
+from .nn import LUTLayer, LUTNet
 from .nn.layer import CONNECTIVITY
 from .quant import SignedActQuant, UnsignedActQuant, int_codes, make_act_quant
 
@@ -42,16 +41,10 @@ def active_inputs(cfg: ModelConfig, X_train) -> np.ndarray:
     return np.nonzero(active >= cfg.input_min_active)[0]
 
 
-def layer_connectivity(cfg: ModelConfig, i: int, in_features: int, fan_in: int, pool=None) -> torch.Tensor:
-    """Layer ``i``'s connectivity as the config draws it (shared by the Brevitas and Keras builders)."""
-    kind = cfg.layers[i].connectivity or cfg.connectivity
-    return CONNECTIVITY[kind](in_features, cfg.layers[i].out_features, fan_in, cfg.seed * 1000 + i,
-                              pool if i == 0 else None)
-
-
-def layer_fan_in(cfg: ModelConfig, i: int) -> int:
-    """Layer ``i``'s fan-in: its own, else ``input_fan_in`` for layer 0, else the model's."""
-    return cfg.layers[i].fan_in or (cfg.input_fan_in if i == 0 and cfg.input_fan_in else cfg.fan_in)
+def model_plan(cfg: ModelConfig, in_features: int, X_train=None):
+    """The per-layer plan (:func:`lutnet.core.plan.plan_layers`) both builders create layers from:
+    connectivity drawn with :data:`lutnet.nn.layer.CONNECTIVITY`, layer 0 from its input pool."""
+    return plan_layers(cfg, in_features, CONNECTIVITY, input_pool(cfg, in_features, X_train))
 
 
 def input_pool(cfg: ModelConfig, in_features: int, X_train):
@@ -73,18 +66,8 @@ def input_pool(cfg: ModelConfig, in_features: int, X_train):
 
 def _build(cfg: ModelConfig, in_features: int, X_train) -> LUTNet:
     in_quant = input_quantizer(cfg)
-    pool = input_pool(cfg, in_features, X_train)
-    layers, src = [], in_features
-    for i, lc in enumerate(cfg.layers):
-        last = i == len(cfg.layers) - 1
-        fan_in = layer_fan_in(cfg, i)
-        neuron = NeuronSpec(**dataclasses.asdict(lc.neuron or cfg.neuron))
-        layers.append(LUTLayer(
-            src, lc.out_features, fan_in,
-            neuron, input_quant=in_quant if i == 0 else None,
-            output_quant=SignedActQuant if last else UnsignedActQuant,
-            output_bit_width=lc.bits or (cfg.output_bits if last else cfg.hidden_bits),
-            batch_norm=cfg.batch_norm, seed=cfg.seed * 1000 + i, name=f"layer{i}",
-            connectivity=layer_connectivity(cfg, i, src, fan_in, pool)))
-        src = lc.out_features
-    return LUTNet(layers)
+    return LUTNet([LUTLayer(
+        p.in_features, p.out_features, p.fan_in, p.neuron["kind"], input_quant=in_quant if p.index == 0 else None,
+        output_quant=SignedActQuant if p.last else UnsignedActQuant, output_bit_width=p.out_bits,
+        batch_norm=p.batch_norm, seed=p.seed, name=p.name, connectivity=torch.as_tensor(p.connectivity),
+        **p.neuron_options) for p in model_plan(cfg, in_features, X_train)])

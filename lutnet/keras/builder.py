@@ -15,14 +15,14 @@ model uses the smallest power-of-two range covering it:
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import qkeras
 import tensorflow as tf
 
-from ..builder import input_pool, layer_connectivity, layer_fan_in
+from ..builder import model_plan
 from ..config import ModelConfig
+from ..core.plan import layer_out_bits
 from .layers import LUTLayer
 
 OUTPUT_INTEGER = 3  # class scores in [-8, 8): the range is fixed, and [-1, 1) trains poorly through softmax
@@ -33,11 +33,9 @@ def config_quantizers(cfg: ModelConfig, output_integer: int = OUTPUT_INTEGER):
     integer = max(0, math.ceil(math.log2(cfg.input_range))) if cfg.input_range > 0 else 0
     in_q = (qkeras.quantized_bits(cfg.input_bits, integer, alpha=1) if cfg.input_signed
             else qkeras.quantized_relu(cfg.input_bits, integer))
-    outs = []
-    for i, lc in enumerate(cfg.layers):
-        last = i == len(cfg.layers) - 1
-        bits = lc.bits or (cfg.output_bits if last else cfg.hidden_bits)
-        outs.append(qkeras.quantized_bits(bits, output_integer, alpha=1) if last else qkeras.quantized_relu(bits, 0))
+    last = len(cfg.layers) - 1
+    outs = [qkeras.quantized_bits(layer_out_bits(cfg, i), output_integer, alpha=1) if i == last
+            else qkeras.quantized_relu(layer_out_bits(cfg, i), 0) for i in range(len(cfg.layers))]
     return in_q, outs
 
 
@@ -47,14 +45,10 @@ def build_keras_model(cfg: ModelConfig, in_features: int, X_train=None, name: st
     drawn exactly as :func:`lutnet.builder.build_model` draws it (``X_train``: as there, needed only
     for ``input_min_active``, whose pool is chosen with the Brevitas input quantizer's codes)."""
     in_q, out_qs = config_quantizers(cfg, output_integer)
-    pool = input_pool(cfg, in_features, X_train)
-    layers, src_q, src = [tf.keras.Input((in_features,), name="x")], in_q, in_features
-    for i, (lc, out_q) in enumerate(zip(cfg.layers, out_qs)):
-        fan_in = layer_fan_in(cfg, i)
-        neuron = dataclasses.asdict(lc.neuron or cfg.neuron)
-        layers.append(LUTLayer(lc.out_features, fan_in, neuron.pop("kind"), input_quantizer=src_q,
-                               output_quantizer=out_q, batch_norm=cfg.batch_norm, seed=cfg.seed * 1000 + i,
-                               name=f"layer{i}",
-                               connectivity=layer_connectivity(cfg, i, src, fan_in, pool).numpy(), **neuron))
-        src_q, src = out_q, lc.out_features
+    layers, src_q = [tf.keras.Input((in_features,), name="x")], in_q
+    for p, out_q in zip(model_plan(cfg, in_features, X_train), out_qs):
+        layers.append(LUTLayer(p.out_features, p.fan_in, p.neuron["kind"], input_quantizer=src_q,
+                               output_quantizer=out_q, batch_norm=p.batch_norm, seed=p.seed, name=p.name,
+                               connectivity=p.connectivity, **p.neuron_options))
+        src_q = out_q
     return tf.keras.Sequential(layers, name=name)

@@ -15,7 +15,16 @@ from .errors import InfeasibleBudgetError, PruningError, UnknownResourceError
 from .knapsack import KnapsackProblem, Solution, solve, solve_brute_force, solve_dp, solve_greedy, solve_milp
 from .resources import DenseResourceModel, lut_cost_model, lut_neuron_cost
 from .schedule import ConstantSchedule, PolynomialSchedule
-from .torch_prune import lut_network_cost, prune_dense, prune_dense_iteratively, prune_lut_iteratively, prune_lut_network
+
+_TORCH = ("lut_network_cost", "prune_dense", "prune_dense_iteratively", "prune_lut_iteratively", "prune_lut_network")
+
+
+def __getattr__(name):  # the PyTorch loops import torch only when asked for (the rest is numpy)
+    if name in _TORCH:
+        from . import torch_prune
+        return getattr(torch_prune, name)
+    raise AttributeError(f"module 'lutnet.pruning' has no attribute {name!r}")
+
 
 __all__ = ["ConstantSchedule", "DenseResourceModel", "InfeasibleBudgetError", "KnapsackProblem",
            "PolynomialSchedule", "PruningError", "Solution", "UnknownResourceError", "lut_cost_model",

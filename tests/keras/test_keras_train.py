@@ -11,6 +11,7 @@ tf = pytest.importorskip("tensorflow")
 pytest.importorskip("qkeras")
 
 from lutnet.config import load_config  # noqa: E402
+from lutnet.core import training as core_training  # noqa: E402
 from lutnet.data import load_dataset  # noqa: E402
 from lutnet.errors import OutputExistsError  # noqa: E402
 from lutnet.keras import input_codes, output_codes, to_ir  # noqa: E402
@@ -42,13 +43,13 @@ def test_builder_mirrors_the_brevitas_builder(run):
 def test_fit_validates_on_training_data_and_stays_bit_exact(run, tmp_path, monkeypatch):
     cfg, ds = run
     calls = []
-    real_split = keras_train.train_val_split
+    real_split = core_training.train_val_split  # the split rule both trainers share
 
     def spy(X, y, frac, seed):
         calls.append((len(X), frac, seed))
         return real_split(X, y, frac, seed)
 
-    monkeypatch.setattr(keras_train, "train_val_split", spy)
+    monkeypatch.setattr(core_training, "train_val_split", spy)
     model = build_keras_model(cfg.model, ds.n_features)
     logs = []
     result = keras_train.fit(model, ds.X_train, ds.y_train, cfg.train, log=logs.append)
