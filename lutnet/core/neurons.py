@@ -52,8 +52,12 @@ class NumpyOps:
             seq[0].shape + (len(seq),))
 
     @staticmethod
-    def sqrt(v):
-        return np.sqrt(v)
+    def to_numpy(a):
+        return np.asarray(a)
+
+    @staticmethod
+    def from_numpy(a, like):
+        return a
 
     @staticmethod
     def to_float(codes):
@@ -107,10 +111,17 @@ def monomial_features(x, terms):
     return out
 
 
+def inv_std(var, eps) -> np.ndarray:
+    """``1 / sqrt(var + eps)`` per neuron in IEEE float32 (numpy: correctly rounded sqrt and divide;
+    PyTorch's CPU ``sqrt`` is not correctly rounded, so every framework takes it from here)."""
+    v = np.asarray(var, np.float32) + np.float32(eps)
+    return np.float32(1.0) / np.sqrt(v)
+
+
 def batch_norm(ops, y, mean, var, eps, gamma, beta):
-    """Running-statistics batch norm, element-wise in one fixed order (batch-invariant)."""
-    inv_std = 1.0 / ops.sqrt(var + eps)
-    return (y - mean) * inv_std * gamma + beta
+    """Running-statistics batch norm, element-wise in one fixed order (batch-invariant):
+    ``(y - mean) * (1 / sqrt(var + eps)) * gamma + beta``."""
+    return (y - mean) * ops.from_numpy(inv_std(ops.to_numpy(var), eps), like=y) * gamma + beta
 
 
 def dequantize(ops, codes, scale, zero_point, mask=None):

@@ -41,7 +41,14 @@ class TorchOps:
 
     relu = staticmethod(torch.relu)
     stack = staticmethod(torch.stack)
-    sqrt = staticmethod(torch.sqrt)
+
+    @staticmethod
+    def to_numpy(t):
+        return t.detach().cpu().numpy()
+
+    @staticmethod
+    def from_numpy(a, like):
+        return torch.from_numpy(a).to(like.device)
 
     @staticmethod
     def reduce_sum(x, dim):
