@@ -7,7 +7,7 @@ from hls4ml.model.flow import register_flow
 from hls4ml.model.optimizer import model_optimizer
 from hls4ml.writer import get_writer
 
-from lutnet.errors import ConfigError, LutnetError
+from lutnet.errors import ConfigError
 
 from .project import OUTPUTS
 from .templates import TEMPLATES
@@ -134,7 +134,6 @@ class LUTNetBackend(Backend):
         (-c -s -r -v -e --vivado-synthesis -a --reset) select the steps as in :meth:`build`; with none
         of them, the default steps run (C simulation and synthesis)."""
         import argparse
-        import sys
 
         from .build import METHODS, build_project
         p = argparse.ArgumentParser(prog=f'hls4ml build -p {project_dir}', add_help=False)
@@ -143,6 +142,7 @@ class LUTNetBackend(Backend):
         p.add_argument('-j', '--jobs', type=int, default=2, help='parallel Yosys runs (open flow)')
         p.add_argument('--open', action='store_true', help='run the open flow even if vendor tools are on PATH')
         p.add_argument('--vendor', action='store_true', help='require the vendor flow (Vitis/Vivado)')
+        p.add_argument('-q', '--quiet', action='store_true', help='no progress output')
         steps = p.add_argument_group('steps (hls4ml build flags; none given: -c -s)')
         steps.add_argument('-c', '--simulation', action='store_true',
                            help='C simulation (vendor: csim_design; open flow: the testbench with g++, or '
@@ -168,26 +168,18 @@ class LUTNetBackend(Backend):
             flags = dict.fromkeys(flags, True)
         elif not any(flags.values()):
             flags.update(csim=True, synth=True)
-        try:
-            build_project(project_dir, method=a.method, vendor=vendor, reset=a.reset, jobs=a.jobs, cli=True, **flags)
-        except LutnetError as e:
-            print(f"hls4ml build: {e}", file=sys.stderr)
-            return 1
+        # a LutnetError becomes one line `hls4ml build: error: ...`, exit 2 (lutnet._cli, via hls_backend.cli)
+        build_project(project_dir, method=a.method, vendor=vendor, reset=a.reset, jobs=a.jobs, cli=True,
+                      verbose=not a.quiet, **flags)
         return 0
 
     def report_project(self, project_dir, extra_args=(), list_options=False) -> int:
         """``hls4ml report -p <project>``: print the saved build report."""
         import json
-        import sys
 
         from .build import read_report
         if list_options:
             print(f'usage: hls4ml report -p {project_dir}  (prints {project_dir}/build_report.json)')
             return 0
-        try:
-            report = read_report(project_dir)
-        except LutnetError as e:
-            print(f"hls4ml report: {e}", file=sys.stderr)
-            return 1
-        print(json.dumps(report, indent=1))
+        print(json.dumps(read_report(project_dir), indent=1))  # no report: one line `hls4ml report: error: ...`
         return 0

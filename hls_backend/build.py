@@ -193,8 +193,8 @@ def build_project(project_dir, method='auto', vendor='auto', csim=True, synth=Tr
             extra = [s for s in (('csim' if steps['csim'] else ''), ('synthesis' if steps['synth'] else '')) if s]
             print(f"LUTNet build of {project}: {what}; steps: {', '.join(extra) or 'none'}"
                   + (f"; skipped (need Vitis/Vivado HLS): {', '.join(skipped)}" if skipped else ''), flush=True)
-            if tool is None and method_run == 'yosys' and steps['synth']:
-                _print_plan(ir, jobs)
+            if steps['synth']:
+                _print_plan(ir, method_run, jobs)
         if steps['csim']:
             done['csim'] = _open_csim(project, manifest, ir, _project_config(project))
         result = {'flow': flow}
@@ -223,21 +223,20 @@ def _project_config(project: Path) -> dict:
         return {}
 
 
-def _print_plan(ir: NetworkIR, jobs: int):
-    """The Yosys plan up front: tables to synthesize, expected time, how to get the estimate instead.
-    lutnet.rtl prints it itself (then progress) when some tables must run; printed here when all are
-    cached, so that every build says it once."""
-    from lutnet.rtl import synth
-    if not hasattr(synth, 'plan_synthesis'):
+def _print_plan(ir: NetworkIR, method: str, jobs: int):
+    """Say up front which method runs, roughly how long it takes and how to get the estimate instead
+    (``lutnet.rtl.build_plan``).  A Yosys run with tables to synthesize prints the plan itself (then
+    progress with an ETA), so it is printed here only when every table is cached."""
+    try:
+        from lutnet.rtl import build_plan
+    except ImportError:  # an older lutnet.rtl: the method and the table count
         n_tables = sum(L.out_features for L in ir.layers)
-        print(f"  Yosys synthesizes the {n_tables} neuron tables one by one (cached); for a result in milliseconds "
-              f"use method='estimate' (hls4ml build -m estimate)", flush=True)
+        print(f"  method '{method}': {n_tables} neuron tables; for a result in milliseconds use method='estimate' "
+              f"(hls4ml build -m estimate)", flush=True)
         return
-    tables = [(L.table(k), int(L.address_bits[k]), int(L.out_bits[k])) for L in ir.layers
-              for k in range(L.out_features)]
-    plan = synth.plan_synthesis(tables, jobs=jobs)
-    if plan.n_to_run == 0:
-        print(f"  {plan.message}", flush=True)
+    plan = build_plan(ir, method=method, jobs=jobs)
+    if method != 'yosys' or not plan.get('tables_to_run'):
+        print(f"  {plan['message']}", flush=True)
 
 
 def read_report(project_dir) -> dict:

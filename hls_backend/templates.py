@@ -48,7 +48,7 @@ class LUTDenseConfigTemplate(LayerConfigTemplate):
             n_rows=1 << addr_width,
             n_conn=max(1, lut.indices.size),
             index_list=c_list(np.where(lut.indices >= 0, lut.indices, 0)) or '0',
-            mask_list=c_list((np.left_shift(1, lut.in_bits) - 1)) or '0',
+            mask_list=c_list(np.left_shift(1, lut.in_bits) - 1) or '0',
             shift_list=c_list(lut.shifts()) or '0',
         )
         return lut_config_template.format(**params)

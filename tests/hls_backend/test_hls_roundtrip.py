@@ -144,15 +144,15 @@ def test_build_accepts_hls4ml_keywords(tmp_path, capsys):
 def test_hls4ml_build_stock_flags_and_one_line_errors(tmp_path):
     hls_backend.convert_ir(random_network_ir(seed=7, n_inputs=6, widths=(4, 2), fan_in=3, bits=2),
                            output_dir=tmp_path / 'prj').write()
-    r = run_cli('report', '-p', 'prj', cwd=tmp_path)
-    assert r.returncode == 1 and 'Traceback' not in r.stderr
-    assert r.stderr.strip() == ("hls4ml report: prj/build_report.json not found: run `hls4ml build -p prj` "
-                                "(or hls_model.build()) first")
+    r = run_cli('report', '-p', 'prj', cwd=tmp_path)  # before any build: one line, exit 2 (lutnet's CLI grammar)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+    assert r.stderr == ("hls4ml report: error: prj/build_report.json not found: run `hls4ml build -p prj` "
+                        "(or hls_model.build()) first\n")
     r = run_cli('build', '-p', 'prj', '--vendor', cwd=tmp_path)
-    assert r.returncode == 1 and 'Traceback' not in r.stderr and "vendor=" not in r.stderr
-    assert r.stderr.strip() == ("hls4ml build: vendor flow: vitis_hls or vivado_hls is not on PATH; source the Xilinx "
-                                "settings script (settings64.sh) so that it is, drop --vendor (or pass --open) to "
-                                "run the open flow")
+    assert r.returncode == 2 and 'Traceback' not in r.stderr and "vendor=" not in r.stderr
+    assert r.stderr == ("hls4ml build: error: vendor flow: vitis_hls or vivado_hls is not on PATH; source the Xilinx "
+                        "settings script (settings64.sh) so that it is, drop --vendor (or pass --open) to "
+                        "run the open flow\n")
     r = run_cli('build', '-p', 'prj', '-c', '-s', '-m', 'estimate', cwd=tmp_path)  # was: unrecognized arguments: -s
     assert r.returncode == 0, r.stdout + r.stderr
     assert "open flow, method 'estimate'" in r.stdout and 'steps: csim, synthesis' in r.stdout
