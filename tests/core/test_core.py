@@ -41,7 +41,8 @@ def test_dot_chain_is_the_element_wise_sequence(shape, kernel):
     # chained: the kernel's feature-major output read back by the next chain
     h = kernels.dot_chain(x, w, bias, force=force)
     w2 = rng.standard_normal((n, b, 3)).astype(np.float32)
-    np.testing.assert_array_equal(kernels.dot_chain(h, w2, None, force=force), torch_chain(np.ascontiguousarray(h), w2, None))
+    np.testing.assert_array_equal(kernels.dot_chain(h, w2, None, force=force),
+                                  torch_chain(np.ascontiguousarray(h), w2, None))
 
 
 def _random_layer(kind, **opts):
@@ -86,7 +87,7 @@ def test_exact_path_on_numpy_equals_the_torch_path_bit_for_bit(kind, opts, kerne
 
 
 def test_family_options_and_messages():
-    with pytest.raises(LayerConfigError, match="LUTLayer 'a': unknown neuron kind 'cubic'; known kinds: linear, poly, subnet"):
+    with pytest.raises(LayerConfigError, match="LUTLayer 'a': unknown neuron kind 'cubic'; known kinds: linear, poly"):
         make_family("cubic", 3, 2, "LUTLayer 'a'")
     with pytest.raises(LayerConfigError, match="LUTLayer 'b': poly neuron degree must be >= 1, got 0"):
         make_family("poly", 3, 2, "LUTLayer 'b'", degree=0)

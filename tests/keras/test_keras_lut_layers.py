@@ -127,6 +127,24 @@ def test_save_load_round_trip_keeps_tables(tmp_path, suffix):
     assert str(loaded.layers[2].output_quantizer) == str(model.layers[2].output_quantizer)
 
 
+@pytest.mark.parametrize("kind,pool", [("random", None), ("balanced", None), ("random", [0, 2, 3, 5, 8, 9, 11]),
+                                       ("balanced", [1, 2, 4, 6, 7, 10])])
+def test_drawn_connectivity_and_input_pool_match_brevitas(kind, pool):
+    from lutnet.nn import LUTLayer as BrevitasLUTLayer
+    from lutnet.quant import UnsignedActQuant
+    layer = LUTLayer(8, 3, input_quantizer="quantized_relu(2,0)", seed=7, connectivity=kind, input_pool=pool,
+                     name="drawn")
+    layer.build((None, 12))
+    brevitas = BrevitasLUTLayer(12, 8, 3, input_quant=UnsignedActQuant, input_bit_width=2, seed=7,
+                                connectivity=kind, input_pool=pool)
+    np.testing.assert_array_equal(layer.connectivity.numpy(), brevitas.connectivity.numpy())
+    if pool is not None:
+        assert set(layer.connectivity.numpy().reshape(-1).tolist()) <= set(pool)
+    assert LUTLayer.from_config(layer.get_config()).get_config()["connectivity"] == kind
+    with pytest.raises(ValueError, match=r"LUTLayer 'p': input_pool has 2 inputs but fan_in=3"):
+        LUTLayer(2, 3, input_quantizer="quantized_relu(2,0)", input_pool=[0, 1], name="p").build((None, 12))
+
+
 def test_connectivity_is_the_brevitas_draw_and_is_validated():
     from lutnet.nn import random_connectivity
     layer = LUTLayer(6, 3, input_quantizer="quantized_relu(2,0)", seed=11)
