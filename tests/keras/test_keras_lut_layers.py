@@ -10,8 +10,7 @@ import pytest  # noqa: E402
 tf = pytest.importorskip("tensorflow")
 qkeras = pytest.importorskip("qkeras")
 
-from lutnet.keras import (LUTLayer, UnsupportedQuantizerError, input_codes, output_codes, quant_spec,  # noqa: E402
-                          quantizer_for, to_ir)
+from lutnet.keras import LUTLayer, UnsupportedQuantizerError, input_codes, output_codes, quant_spec, quantizer_for, to_ir  # noqa: E402
 from lutnet.keras.quant import to_codes, to_values  # noqa: E402
 
 KINDS = [("linear", {}), ("poly", {"degree": 3}), ("subnet", {"width": 8, "depth": 3, "skip": 2})]
@@ -203,7 +202,8 @@ def test_brevitas_and_qkeras_give_identical_tables():
     torch = pytest.importorskip("torch")
     from lutnet.export import to_ir as brevitas_to_ir
     from lutnet.keras.convert import from_brevitas
-    from lutnet.nn import LUTLayer as BrevitasLUTLayer, LUTNet
+    from lutnet.nn import LUTLayer as BrevitasLUTLayer
+    from lutnet.nn import LUTNet
     from lutnet.quant import SignedActFixedPoint, UnsignedActFixedPoint
     for kind, opts in KINDS:
         torch.manual_seed(0)
@@ -230,7 +230,8 @@ def test_brevitas_and_qkeras_give_identical_tables():
 def test_float_scale_brevitas_model_has_no_qkeras_twin():
     pytest.importorskip("torch")
     from lutnet.keras.convert import from_brevitas
-    from lutnet.nn import LUTLayer as BrevitasLUTLayer, LUTNet
+    from lutnet.nn import LUTLayer as BrevitasLUTLayer
+    from lutnet.nn import LUTNet
     from lutnet.quant import SignedActQuant
     net = LUTNet([BrevitasLUTLayer(6, 3, 2, input_quant=SignedActQuant, input_bit_width=2)])
     with pytest.raises(UnsupportedQuantizerError, match="has no QKeras quantizer: QKeras quantizers have one "
