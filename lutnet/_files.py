@@ -47,14 +47,38 @@ def check_output(path, force: bool, *, option: str = "--force") -> Path:
     return path
 
 
-def atomic_write(path, content: Content, overwrite: bool = False) -> Path:
-    """Write ``path`` in one step: ``content`` is the bytes or text of the file, or a callable
-    ``write(tmp_path)`` that produces it.  The file appears complete or not at all, with mode
-    ``0o666 & ~umask``.  An existing ``path`` is an :class:`OutputExistsError` unless ``overwrite``."""
+def _prepare(path, overwrite: bool) -> Path:
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_dir(path, write: Callable[[Path], object], overwrite: bool = False) -> Path:
+    """Directory ``path`` in one step: ``write(tmp_dir)`` fills a fresh directory beside it (mode
+    ``0o777 & ~umask``), which then replaces ``path``.  An existing ``path`` is an
+    :class:`OutputExistsError` unless ``overwrite``."""
+    import shutil
+    path = _prepare(path, overwrite)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp made it 0o700
+        write(tmp)
+        if path.exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        tmp.rename(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return path
+
+
+def atomic_write(path, content: Content, overwrite: bool = False) -> Path:
+    """Write ``path`` in one step: ``content`` is the bytes or text of the file, or a callable
+    ``write(tmp_path)`` that produces it.  The file appears complete or not at all, with mode
+    ``0o666 & ~umask``.  An existing ``path`` is an :class:`OutputExistsError` unless ``overwrite``."""
+    path = _prepare(path, overwrite)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         if callable(content):

@@ -22,7 +22,7 @@ import torch
 
 from ._files import atomic_write
 from .builder import build_model
-from .core.checkpoint import FORMATS, MODEL_FORMAT, VERSION, check_header, header
+from .core.checkpoint import FORMATS, MODEL_FORMAT, VERSION, check_format, check_header, header
 from .errors import LutnetError
 
 
@@ -48,8 +48,9 @@ def _load_state(path, model, state_dict, what: str):
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as e:
-        raise LutnetError(f"{path}: the weights do not fit the model its {what} describes "
-                          f"(file from another model?): {str(e).splitlines()[0]}") from None
+        source = "config" if what == "checkpoint" else "layer arguments"
+        raise LutnetError(f"{path}: the weights do not fit the model its {source} describes "
+                          f"({what} from another model?): {str(e).splitlines()[0]}") from None
     model.eval()
     return model
 
@@ -61,7 +62,7 @@ def load_checkpoint(path):
     cfg, in_features, metrics = check_header(blob, Path(path), "torch")
     # connectivity (and layer 0's input pool) come from the saved buffers, not from data
     model = build_model(dataclasses.replace(cfg.model, input_min_active=0.0), in_features)
-    return _load_state(path, model, blob["state_dict"], "config"), cfg, metrics
+    return _load_state(path, model, blob["state_dict"], "checkpoint"), cfg, metrics
 
 
 # ---------------------------------------------------------------------- models built in Python
@@ -152,10 +153,6 @@ def load_model(path):
     if isinstance(blob, dict) and blob.get("format") == FORMATS["torch"]:
         raise LutnetError(f"{path} is a training checkpoint, not a saved model: load it with "
                           f"lutnet.checkpoint.load_checkpoint({str(path)!r})")
-    if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
-        raise LutnetError(f"{path} is not a lutnet saved model (written by LUTNet.save / lutnet.save_model)")
-    if blob.get("version") != VERSION:
-        raise LutnetError(f"{path}: saved-model version {blob.get('version')} is not supported "
-                          f"(this lutnet reads {VERSION})")
+    check_format(blob, path, MODEL_FORMAT, "saved model", "LUTNet.save / lutnet.checkpoint.save_model")
     model = LUTNet([_build_layer(a, path) for a in blob["layers"]])
-    return _load_state(path, model, blob["state_dict"], "layer arguments")
+    return _load_state(path, model, blob["state_dict"], "saved model")

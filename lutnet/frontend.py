@@ -14,6 +14,7 @@ the pruning API (:func:`prune`).
 """
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -27,14 +28,20 @@ __all__ = ["FRONTENDS", "Frontend", "KerasFrontend", "TorchFrontend", "frontend_
 class Frontend:
     """What lutnet does with a framework's LUT networks.  Subclasses: :class:`TorchFrontend`
     (Brevitas ``lutnet.nn.LUTNet``) and :class:`KerasFrontend` (Keras models of
-    ``lutnet.keras.LUTLayer``)."""
+    ``lutnet.keras.LUTLayer``).  Each names, in ``implementation``, the function behind every role
+    (``"module:attribute"``), imported on first use."""
     name: str = ""               # the CLI's --framework value
     framework: str = ""          # what the model is written in
     aliases: tuple = ()
     checkpoint_name: str = ""    # what lutnet train writes inside --output
+    implementation: dict = {}
 
     def __repr__(self):
         return f"<lutnet frontend {self.name!r} ({self.framework})>"
+
+    def _impl(self, role: str):
+        module, _, attr = self.implementation[role].partition(":")
+        return getattr(importlib.import_module(module), attr)
 
     # ------------------------------------------------------------ detection
     def is_model(self, model) -> bool:
@@ -43,19 +50,19 @@ class Frontend:
     # ------------------------------------------------------------ build, train
     def build(self, cfg, in_features: int, X_train=None):
         """The model a :class:`lutnet.config.ModelConfig` describes (untrained, seeded by the config)."""
-        raise NotImplementedError
+        return self._impl("build")(cfg, in_features, X_train)
 
     def fit(self, model, X_train, y_train, cfg, progress: bool = True, log=print, **kwargs):
-        """Train with the run config's :class:`~lutnet.config.TrainConfig`; returns a ``TrainResult``."""
-        raise NotImplementedError
+        """Train with a :class:`~lutnet.config.TrainConfig`; returns a ``TrainResult``."""
+        return self._impl("fit")(model, X_train, y_train, cfg, progress=progress, log=log, **kwargs)
 
     def accuracy(self, model, X, y) -> float:
-        raise NotImplementedError
+        return self._impl("accuracy")(model, X, y)
 
     # ------------------------------------------------------------ export, codes
     def to_ir(self, model, **kwargs):
         """The model's :class:`~lutnet.ir.NetworkIR` (``max_rows``, ``metadata``, ``progress``, ...)."""
-        raise NotImplementedError
+        return self._impl("to_ir")(model, **kwargs)
 
     def input_codes(self, model, X) -> np.ndarray:
         """(N, n_inputs) int64 codes the model's input quantizer gives float features."""
@@ -72,16 +79,16 @@ class Frontend:
     # ------------------------------------------------------------ checkpoints
     def save_checkpoint(self, path, model, cfg, in_features: int, metrics: dict | None = None,
                         overwrite: bool = False) -> Path:
-        raise NotImplementedError
+        return self._impl("save_checkpoint")(path, model, cfg, in_features, metrics, overwrite)
 
     def load_checkpoint(self, path):
         """``(model, run config, metrics)``."""
-        raise NotImplementedError
+        return self._impl("load_checkpoint")(path)
 
     # ------------------------------------------------------------ pruning
     def prune_target(self, model):
         """The model as :mod:`lutnet.pruning.loop` sees it (a ``LutPruneTarget``)."""
-        raise NotImplementedError
+        return self._impl("prune_target")(model)
 
     def prune(self, model, budget: float, **kwargs):
         """Prune to a LUT budget in place: the options of :func:`lutnet.pruning.prune_lut_network`
@@ -96,28 +103,17 @@ class Frontend:
 
 class TorchFrontend(Frontend):
     name, framework, aliases, checkpoint_name = "torch", "brevitas", ("brevitas", "pytorch"), "checkpoint.pt"
+    implementation = {"build": "lutnet.builder:build_model", "fit": "lutnet.train:fit",
+                      "accuracy": "lutnet.train:accuracy", "to_ir": "lutnet.export:to_ir",
+                      "save_checkpoint": "lutnet.checkpoint:save_checkpoint",
+                      "load_checkpoint": "lutnet.checkpoint:load_checkpoint",
+                      "prune_target": "lutnet.pruning.torch_prune:TorchLutTarget"}
 
     def is_model(self, model) -> bool:
         if "torch" not in sys.modules:  # no torch object can exist yet
             return False
         from .nn import LUTNet
         return isinstance(model, LUTNet)
-
-    def build(self, cfg, in_features, X_train=None):
-        from .builder import build_model
-        return build_model(cfg, in_features, X_train)
-
-    def fit(self, model, X_train, y_train, cfg, progress=True, log=print, **kwargs):
-        from .train import fit
-        return fit(model, X_train, y_train, cfg, progress=progress, log=log, **kwargs)
-
-    def accuracy(self, model, X, y):
-        from .train import accuracy
-        return accuracy(model, X, y)
-
-    def to_ir(self, model, **kwargs):
-        from .export import to_ir
-        return to_ir(model, **kwargs)
 
     def input_codes(self, model, X):
         import torch
@@ -145,44 +141,20 @@ class TorchFrontend(Frontend):
             model.train(was)
         return layers
 
-    def save_checkpoint(self, path, model, cfg, in_features, metrics=None, overwrite=False):
-        from .checkpoint import save_checkpoint
-        return save_checkpoint(path, model, cfg, in_features, metrics, overwrite)
-
-    def load_checkpoint(self, path):
-        from .checkpoint import load_checkpoint
-        return load_checkpoint(path)
-
-    def prune_target(self, model):
-        from .pruning.torch_prune import TorchLutTarget
-        return TorchLutTarget(model)
-
 
 class KerasFrontend(Frontend):
     name, framework, aliases, checkpoint_name = "keras", "qkeras", ("qkeras", "tensorflow"), "checkpoint_keras"
+    implementation = {"build": "lutnet.keras.builder:build_keras_model", "fit": "lutnet.keras.train:fit",
+                      "accuracy": "lutnet.keras.train:accuracy", "to_ir": "lutnet.keras.export:to_ir",
+                      "save_checkpoint": "lutnet.keras.checkpoint:save_checkpoint",
+                      "load_checkpoint": "lutnet.keras.checkpoint:load_checkpoint",
+                      "prune_target": "lutnet.pruning.keras_prune:KerasLutTarget"}
 
     def is_model(self, model) -> bool:
         if not any(m in sys.modules for m in ("tensorflow", "keras", "tf_keras")):
             return False
         import tensorflow as tf
         return isinstance(model, tf.keras.Model)
-
-    def build(self, cfg, in_features, X_train=None):
-        from .keras.builder import build_keras_model
-        return build_keras_model(cfg, in_features, X_train)
-
-    def fit(self, model, X_train, y_train, cfg, progress=True, log=print, **kwargs):
-        from .keras.train import fit
-        return fit(model, X_train, y_train, cfg, progress=progress, log=log, **kwargs)
-
-    def accuracy(self, model, X, y):
-        from .keras.train import accuracy
-        return accuracy(model, X, y)
-
-    def to_ir(self, model, **kwargs):
-        from .keras import to_ir
-        kwargs.pop("progress", None)  # per-layer extraction is fast enough without a bar
-        return to_ir(model, **kwargs)
 
     def input_codes(self, model, X):
         from .keras.layers import input_codes
@@ -199,18 +171,6 @@ class KerasFrontend(Frontend):
             v = layer(v, training=False)
             layers.append(layer.output_encoding.to_codes(np.asarray(v)))
         return layers
-
-    def save_checkpoint(self, path, model, cfg, in_features, metrics=None, overwrite=False):
-        from .keras.checkpoint import save_checkpoint
-        return save_checkpoint(path, model, cfg, in_features, metrics, overwrite)
-
-    def load_checkpoint(self, path):
-        from .keras.checkpoint import load_checkpoint
-        return load_checkpoint(path)
-
-    def prune_target(self, model):
-        from .pruning.keras_prune import KerasLutTarget
-        return KerasLutTarget(model)
 
 
 FRONTENDS = {"torch": TorchFrontend(), "keras": KerasFrontend()}

@@ -13,7 +13,7 @@ from ..errors import LutnetError
 
 VERSION = 1
 FORMATS = {"torch": "lutnet-checkpoint", "keras": "lutnet-keras-checkpoint"}
-WRITERS = {"torch": "lutnet train / lutnet.checkpoint.save_checkpoint",
+WRITERS = {"torch": "lutnet train / save_checkpoint",
            "keras": "lutnet train --framework keras / lutnet.keras.checkpoint.save_checkpoint"}
 MODEL_FORMAT = "lutnet-model"  # LUTNet.save: layer arguments + weights, no run config
 
@@ -24,6 +24,15 @@ def header(framework: str, cfg, in_features: int, metrics: dict | None = None) -
             "in_features": int(in_features), "metrics": dict(metrics or {})}
 
 
+def check_format(blob, path, fmt: str, what: str, writer: str):
+    """A :class:`LutnetError` unless ``blob`` is a dict of format ``fmt`` and this version."""
+    if not isinstance(blob, dict) or blob.get("format") != fmt:
+        raise LutnetError(f"{path} is not a lutnet {what} (written by {writer})")
+    if blob.get("version") != VERSION:
+        raise LutnetError(f"{path}: {what.split()[-1]} version {blob.get('version')} is not supported "
+                          f"(this lutnet reads {VERSION})")
+
+
 def check_header(blob, path, framework: str, config_where=None):
     """``(config, in_features, metrics)`` of a checkpoint header, or a :class:`LutnetError` naming
     ``path`` and what it is instead."""
@@ -32,11 +41,7 @@ def check_header(blob, path, framework: str, config_where=None):
     if isinstance(blob, dict) and blob.get("format") == MODEL_FORMAT:
         raise LutnetError(f"{path} is a model saved with LUTNet.save, not a training checkpoint: load it with "
                           f"lutnet.nn.LUTNet.load({str(path)!r})")
-    if not isinstance(blob, dict) or blob.get("format") != FORMATS[framework]:
-        raise LutnetError(f"{path} is not a lutnet {kind} (written by {WRITERS[framework]})")
-    if blob.get("version") != VERSION:
-        raise LutnetError(f"{path}: checkpoint version {blob.get('version')} is not supported "
-                          f"(this lutnet reads {VERSION})")
+    check_format(blob, path, FORMATS[framework], kind, WRITERS[framework])
     for key in ("config", "in_features"):
         if key not in blob:
             raise LutnetError(f"{path}: the checkpoint header has no {key!r}; the file is damaged, retrain it")

@@ -4,34 +4,22 @@ with the checkpoint header (run config, input width, metrics; the rules of
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
+from .._files import atomic_write_dir
 from ..core.checkpoint import check_header, header
-from ..errors import LutnetError, OutputExistsError
+from ..errors import LutnetError
 
 
 def save_checkpoint(path, model, cfg, in_features: int, metrics: dict | None = None,
                     overwrite: bool = False) -> Path:
     """Write directory ``path`` (``model.keras`` + ``run.json``), replacing it only with ``overwrite``."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".lutnet-", dir=path.parent))
-    try:
-        model.save(tmp / "model.keras")
-        (tmp / "run.json").write_text(json.dumps(header("keras", cfg, in_features, metrics), indent=1))
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return path
+    def write(d: Path):
+        model.save(d / "model.keras")
+        (d / "run.json").write_text(json.dumps(header("keras", cfg, in_features, metrics), indent=1))
+    return atomic_write_dir(path, write, overwrite)
 
 
 def load_checkpoint(path):

@@ -14,8 +14,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import PruningError
-from .loop import METRICS, check_metric, default_normalize, dense_values, elementwise_scores, input_importance
+from .loop import (
+    METRICS,
+    check_metric,
+    default_normalize,
+    dense_values,
+    elementwise_scores,
+    input_importance,
+    taylor_batches,
+)
 
 __all__ = ["METRICS", "default_normalize", "dense_structure_importance", "named_params", "lut_input_importance",
            "torch_scores"]
@@ -35,10 +42,8 @@ def _taylor_grads(model, params, data, batches: int, batch_size: int, loss_fn):
     """Per-parameter ``sum_b |w * grad_b|`` over ``batches`` batches of ``data=(X, y)``, computed on
     the training (differentiable) path with batch norms in eval mode, so no running statistic moves;
     the model's modes and gradients are restored afterwards."""
-    if data is None:
-        raise PruningError("metric 'taylor' needs data=(X, y) to compute gradients")
-    X, y = (torch.as_tensor(a) for a in data)
-    X, y = X.to(torch.float32), y.to(torch.long)
+    X, y, index = taylor_batches(data, batches, batch_size)
+    X, y = torch.as_tensor(X), torch.as_tensor(y, dtype=torch.long)
     modes = {m: m.training for m in model.modules()}
     saved = {p: p.grad for p in model.parameters()}
     acc = [torch.zeros_like(p) for p in params]
@@ -47,12 +52,8 @@ def _taylor_grads(model, params, data, batches: int, batch_size: int, loss_fn):
         for m in model.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.eval()
-        g = torch.Generator().manual_seed(0)
-        perm = torch.randperm(len(X), generator=g)
-        for b in range(batches):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
-            if len(idx) == 0:
-                break
+        for idx in index:
+            idx = torch.as_tensor(idx)
             grads = torch.autograd.grad(loss_fn(model(X[idx]), y[idx]), params, allow_unused=True)
             for a, p, gr in zip(acc, params, grads):
                 if gr is not None:

@@ -24,7 +24,6 @@ import tensorflow as tf
 from ..data import train_val_split
 from ..keras.layers import lut_layers
 from . import loop
-from .errors import PruningError
 from .loop import DensePruneResult, iterative_prune
 from .lut_structures import LayerSpec, LutPruneResult
 from .resources import DenseResourceModel
@@ -33,18 +32,12 @@ from .resources import DenseResourceModel
 # ---------------------------------------------------------------------- scores
 def _taylor_scores(model, variables, data, batches, batch_size):
     """``sum_b |w * dL/dw|`` per variable; batch-norm moving statistics are restored afterwards."""
-    if data is None:
-        raise PruningError("metric 'taylor' needs data=(X, y) to compute gradients")
-    X, y = np.asarray(data[0], np.float32), np.asarray(data[1])
+    X, y, index = loop.taylor_batches(data, batches, batch_size)
     state = [(v, v.numpy()) for v in model.non_trainable_variables]
     loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     acc = [np.zeros(v.shape, np.float32) for v in variables]
-    perm = np.random.default_rng(0).permutation(len(X))
     try:
-        for b in range(batches):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
-            if len(idx) == 0:
-                break
+        for idx in index:
             with tf.GradientTape() as tape:
                 loss = loss_fn(y[idx], model(X[idx], training=True))
             for a, v, g in zip(acc, variables, tape.gradient(loss, variables)):

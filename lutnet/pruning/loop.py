@@ -47,6 +47,16 @@ def elementwise_scores(values: list, metric: str) -> list:
     return [np.abs(v) if metric == "l1" else np.square(v) for v in values]
 
 
+def taylor_batches(data, batches: int, batch_size: int):
+    """``(X, y, [index arrays])`` of Taylor saliency: ``batches`` batches of a fixed permutation (seed
+    0) of ``data=(X, y)``, the same for every framework."""
+    if data is None:
+        raise PruningError("metric 'taylor' needs data=(X, y) to compute gradients")
+    X, y = np.asarray(data[0], np.float32), np.asarray(data[1])
+    perm = np.random.default_rng(0).permutation(len(X))
+    return X, y, [idx for idx in (perm[b * batch_size:(b + 1) * batch_size] for b in range(batches)) if len(idx)]
+
+
 def cost_fn(cost_model):
     """A vectorized ``(address_bits, out_bits) -> LUTs`` for a cost model name or function."""
     return lut_cost_model(cost_model) if isinstance(cost_model, str) else cost_model
