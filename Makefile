@@ -36,8 +36,12 @@ setup: $(CORE)
 setup-full: $(FULL)
 tools: $(TOOLS)
 
-demo: $(CORE)
-	$(BIN)/lutnet demo
+# The main job on sklearn digits: train, tables, hls4ml C++ (g++ C simulation) and Verilog (Verilator),
+# bit-exact checks, estimator + Yosys reports.  Needs hls4ml (full) and the simulators (tools).
+# `make demo` is idempotent: it replaces its own runs/demo (DEMO_OUT) with --force.
+DEMO_OUT ?= runs/demo
+demo: $(FULL) $(TOOLS)
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/lutnet demo --output $(DEMO_OUT) --force
 
 test: $(FULL) $(TOOLS)
 	$(BIN)/python -m pytest -q

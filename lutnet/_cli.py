@@ -58,17 +58,13 @@ def run_command(prog: str, func, args) -> int:
 
 
 def is_checkpoint(path) -> bool:
-    """A PyTorch checkpoint file (a torch.save zip) or a Keras checkpoint directory."""
-    p = Path(path)
-    if p.is_dir():
-        return (p / "model.keras").is_file() or (p / "run.json").is_file()
-    if p.suffix in (".pt", ".pth", ".ckpt"):
-        return True
+    """A PyTorch checkpoint file or a Keras checkpoint directory (lutnet.core.checkpoint.sniff)."""
+    from .core.checkpoint import sniff
     try:
-        with zipfile.ZipFile(p) as z:
-            return any(n.endswith("data.pkl") for n in z.namelist())
-    except (OSError, zipfile.BadZipFile):
+        sniff(path)
+    except LutnetError:
         return False
+    return True
 
 
 def load_ir(path, command: str):

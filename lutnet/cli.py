@@ -23,50 +23,41 @@ def _load_data(cfg, limit=None):
     return ds
 
 
-def _framework(name):
-    """(build_model, fit, accuracy, save_checkpoint, checkpoint file name) of a framework."""
-    from .frontend import get_frontend
-    fe = get_frontend(name)
-    return fe.build, fe.fit, fe.accuracy, fe.save_checkpoint, fe.checkpoint_name
-
-
-def _load_any_checkpoint(path):
-    """(model, config, metrics, to_ir) for a PyTorch (file) or Keras (directory) checkpoint."""
-    from .frontend import frontend_of
-    fe = frontend_of(path)
-    model, cfg, metrics = fe.load_checkpoint(path)
-    return model, cfg, metrics, fe.to_ir
-
-
-CHECKPOINT_NAMES = {"torch": "checkpoint.pt", "keras": "checkpoint_keras"}
-
-
 def cmd_train(args):
     from .config import check_model, load_config, resolve_config
+    from .frontend import get_frontend
+    fe = get_frontend(args.framework)
     cfg = load_config(args.config)
     if args.epochs is not None:
         cfg.train.epochs = args.epochs
     if args.data_path:
         cfg.data.path = args.data_path
     out = Path(args.output or f"runs/{cfg.name}")
-    ckpt = check_output(out / CHECKPOINT_NAMES[args.framework], args.force)
+    ckpt = check_output(out / fe.checkpoint_name, args.force)
     ds = _load_data(cfg, args.limit)
     check_model(cfg.model, ds.n_features, str(resolve_config(args.config)), max_rows=args.max_rows)
-    build_model, fit, accuracy, save_checkpoint, _ = _framework(args.framework)  # imports torch or TF
-    model = build_model(cfg.model, ds.n_features, ds.X_train)
-    result = fit(model, ds.X_train, ds.y_train, cfg.train, progress=not args.quiet)
-    test_acc = accuracy(model, ds.X_test, ds.y_test)
+    model = fe.build(cfg.model, ds.n_features, ds.X_train)  # imports the framework
+    result = fe.fit(model, ds.X_train, ds.y_train, cfg.train, progress=not args.quiet)
+    test_acc = fe.accuracy(model, ds.X_test, ds.y_test)
     metrics = {"best_epoch": result.best_epoch, "val_acc": result.best_val_acc, "test_acc": test_acc,
                "history": result.history}
-    save_checkpoint(ckpt, model, cfg, ds.n_features, metrics, overwrite=args.force)
+    fe.save_checkpoint(ckpt, model, cfg, ds.n_features, metrics, overwrite=args.force)
     print(f"{cfg.name}: best epoch {result.best_epoch}, validation accuracy {result.best_val_acc:.4f}, "
           f"test accuracy {test_acc:.4f}\ncheckpoint: {ckpt}")
 
 
+def _load_checkpoint(path):
+    """(frontend, model, config) of a PyTorch (file) or Keras (directory) checkpoint."""
+    from .frontend import frontend_of
+    fe = frontend_of(path)
+    model, cfg, _ = fe.load_checkpoint(path)
+    return fe, model, cfg
+
+
 def cmd_export(args):
     out = check_output(args.output, args.force)
-    model, cfg, _, to_ir = _load_any_checkpoint(args.checkpoint)
-    ir = to_ir(model, max_rows=args.max_rows, metadata={"name": cfg.name}, progress=not args.quiet)
+    fe, model, cfg = _load_checkpoint(args.checkpoint)
+    ir = fe.to_ir(model, max_rows=args.max_rows, metadata={"name": cfg.name}, progress=not args.quiet)
     ir.save(out, overwrite=args.force)
     print(format_table(ir.summary()))
     print(f"IR written to {out}")
@@ -76,8 +67,8 @@ def cmd_verify(args):
     import numpy as np
 
     from .verify import verify
-    model, cfg, _, to_ir = _load_any_checkpoint(args.checkpoint)
-    ir = load_ir(args.ir, "verify") if args.ir else to_ir(model)
+    fe, model, cfg = _load_checkpoint(args.checkpoint)
+    ir = load_ir(args.ir, "verify") if args.ir else fe.to_ir(model)
     ds = _load_data(cfg, args.limit)
     parts = {"test": [(ds.X_test, ds.y_test)], "train": [(ds.X_train, ds.y_train)],
              "all": [(ds.X_train, ds.y_train), (ds.X_test, ds.y_test)]}[args.split]
@@ -123,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, help="override train.epochs")
     t.add_argument("--limit", type=int, help="use at most this many training samples")
     t.add_argument("--data-path", help="local dataset path (overrides data.path)")
-    t.add_argument("--framework", choices=list(CHECKPOINT_NAMES), default="torch",
+    t.add_argument("--framework", choices=["torch", "keras"], default="torch",
                    help="Brevitas/PyTorch (default) or QKeras/Keras layers")
     t.add_argument("--max-rows", type=int, default=1 << 20,
                    help="largest table allowed per neuron (rows); larger configs are refused before training")
