@@ -45,7 +45,7 @@ def layer_job(layer: LUTLayer, src) -> LayerJob:
     family = layer.neuron.family
     return LayerJob(layer.name, layer.fan_in, layer.out_features, src.bits, src.signed, out_info.bits,
                     out_info.signed, layer.input_mask.cpu().numpy(), layer.connectivity.cpu().numpy(),
-                    family.kind, family.options, codes_fn, family.work_width())
+                    family.kind, family.options, codes_fn, family.work_width)
 
 
 @torch.no_grad()

@@ -21,7 +21,8 @@ import os
 
 import numpy as np
 
-KERNEL_MIN_WORK = 1 << 16  # products below which the numpy loop is used (no compile or load cost)
+KERNEL_MIN_WORK = 1 << 16  # products below which the numpy loop is used
+KERNEL_MIN_TERMS = 16  # A * B below which a chain is a few cheap numpy passes (linear neurons: no numba import)
 
 _kernel = None  # None: not tried yet; False: numba unavailable or disabled
 
@@ -77,10 +78,11 @@ def dot_chain(x, w, b=None, force: str | None = None):
     b = None if b is None else np.asarray(b, dtype=np.float32)
     lead = x.shape[:-2]
     rows = int(np.prod(lead)) if lead else 1
-    kernel = _load_kernel() if force != "loop" else False
+    big = force == "kernel" or (force is None and a * nb >= KERNEL_MIN_TERMS and rows * n * a * nb >= KERNEL_MIN_WORK)
+    kernel = _load_kernel() if big else False
     if force == "kernel" and not kernel:
         raise ImportError("the compiled dot_chain kernel needs numba (pip install numba)")
-    if kernel and (force == "kernel" or rows * n * a * nb >= KERNEL_MIN_WORK):
+    if kernel:
         # feature-major storage (A, N|1, rows): a no-copy view when x came out of this kernel
         xf = np.ascontiguousarray(x.reshape(rows, x.shape[-2], a).transpose(2, 1, 0))
         out = np.empty((nb, n, rows), np.float32)

@@ -150,9 +150,10 @@ class NeuronFamily:
     def forward(self, ops, x, p: dict, exact: bool):
         raise NotImplementedError
 
-    def work_width(self) -> int:
-        """Floats per (row, neuron) the exact forward keeps alive at once (sizes extraction chunks)."""
-        return 1
+    def work_width(self, shared_input: bool = False) -> float:
+        """Floats per (row, neuron) the exact forward keeps alive at once (sizes extraction chunks);
+        ``shared_input``: every neuron reads the same input row (unpruned table enumeration)."""
+        return 1 + (self.fan_in / self.out_features if shared_input else self.fan_in)
 
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.options.items())
@@ -195,8 +196,8 @@ class PolyFamily(NeuronFamily):
             return ops.dot_chain(feats, p["weight"][:, :, None], p["bias"][:, None])[..., 0]
         return ops.reduce_sum(feats * p["weight"], -1) + p["bias"]
 
-    def work_width(self):
-        return max(1, len(self.terms) // 8)
+    def work_width(self, shared_input=False):
+        return 1 + (len(self.terms) / self.out_features if shared_input else len(self.terms))
 
     def describe(self):
         return super().describe() + f", monomials={len(self.terms)}"
@@ -250,8 +251,8 @@ class SubnetFamily(NeuronFamily):
             h = ops.relu(z) if i < n_lin - 1 else z
         return h[..., 0]
 
-    def work_width(self):
-        return self.width
+    def work_width(self, shared_input=False):
+        return 2 * self.width
 
 
 FAMILIES = {"linear": LinearFamily, "poly": PolyFamily, "subnet": SubnetFamily}

@@ -17,7 +17,7 @@ from ..errors import TableTooLargeError
 from ..ir import LayerIR, NetworkIR
 
 DEFAULT_MAX_ROWS = 1 << 20
-DEFAULT_CHUNK_ELEMS = 1 << 19  # rows x neurons x work width per chunk: a few MB, cache-sized
+DEFAULT_CHUNK_ELEMS = 1 << 20  # rows x neurons x work width per chunk: a few MB
 
 
 def check_table_size(li: int, name: str, active_fan_in: int, bits: int, max_rows: int) -> None:
@@ -37,9 +37,9 @@ def address_fields(addr: np.ndarray, fan_in: int, bits: int, signed: bool) -> np
     return pat
 
 
-def chunk_rows(n_rows: int, out_features: int, width: int, chunk_elems: int = DEFAULT_CHUNK_ELEMS) -> int:
-    """Rows per chunk so that one chunk holds about ``chunk_elems`` floats per live array."""
-    return max(1, min(n_rows, chunk_elems // max(1, out_features * max(1, width))))
+def chunk_rows(n_rows: int, out_features: int, width: float, chunk_elems: int = DEFAULT_CHUNK_ELEMS) -> int:
+    """Rows per chunk so that one chunk holds about ``chunk_elems`` live floats."""
+    return max(1, min(n_rows, int(chunk_elems // max(1.0, out_features * width))))
 
 
 def compact_tables(full: np.ndarray, mask: np.ndarray, bits: int):
@@ -79,7 +79,7 @@ class LayerJob:
     kind: str
     attrs: dict
     codes_fn: Callable
-    work_width: int = 1
+    work_width: Callable = lambda shared_input: 1.0  # family.work_width
     extra: dict = field(default_factory=dict)
 
     @property
@@ -97,7 +97,7 @@ def extract_layer(job: LayerJob, li: int = 0, max_rows: int = DEFAULT_MAX_ROWS,
     check_table_size(li, job.name, job.active_fan_in, job.in_bits, max_rows)
     fan_in, bits, out = job.fan_in, job.in_bits, job.out_features
     n_rows = 1 << (fan_in * bits)
-    chunk = chunk_rows(n_rows, out, job.work_width, chunk_elems)
+    chunk = chunk_rows(n_rows, out, job.work_width(bool(np.all(job.mask))), chunk_elems)
     full = np.empty((out, n_rows), np.int16 if job.out_bits <= 15 else np.int32)
     for r0 in range(0, n_rows, chunk):
         r1 = min(r0 + chunk, n_rows)

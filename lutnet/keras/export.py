@@ -22,7 +22,7 @@ def layer_job(layer: LUTLayer) -> LayerJob:
     return LayerJob(layer.name, layer.fan_in, layer.units, src.bits, src.signed, dst.bits, dst.signed,
                     layer.prune_mask.numpy() > 0, layer.connectivity.numpy().astype(np.int64), family.kind,
                     family.options, lambda codes: layer.codes_of(codes, params).astype(np.int32),
-                    family.work_width())
+                    family.work_width)
 
 
 def extract_layer(layer: LUTLayer, li: int = 0, max_rows: int = DEFAULT_MAX_ROWS,
