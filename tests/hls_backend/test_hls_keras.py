@@ -61,3 +61,21 @@ def test_keras_unsupported_layers_named_in_one_error(tmp_path):
         hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / 'p'), backend='LUTNet')
     msg = str(e.value)
     assert "cannot implement 2 layer(s)" in msg and "'dense' (Dense)" in msg and "'act' (Activation)" in msg
+
+
+def test_qkeras_conversion_saves_loads_and_traces(tmp_path):
+    """save/load_saved_model and trace() of a QKeras conversion: every layer's codes and values."""
+    model = keras_model()
+    hmodel = hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / 'prj'), backend='LUTNet',
+                                                        hls_config={'Model': {}}, cflags='-O1')
+    x = np.random.default_rng(2).normal(0, 1.2, (300, 12)).astype(np.float32)
+    y, trace = hmodel.trace(x)
+    assert list(trace) == list(trace.codes) == ['l0', 'l1', 'l2']
+    h = x
+    for layer in model.layers:
+        h = layer(h, training=False)
+        np.testing.assert_array_equal(trace[layer.name], h.numpy())  # the QKeras layer's outputs, bit for bit
+    hmodel.save(str(tmp_path / 'm.fml'))
+    loaded = hls4ml.converters.load_saved_model(str(tmp_path / 'm.fml'))
+    loaded.compile()
+    np.testing.assert_array_equal(loaded.predict(x), y)
