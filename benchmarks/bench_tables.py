@@ -1,9 +1,11 @@
 """Table-enumeration and IR-inference throughput for three published network shapes.
 
-    .venv/bin/python benchmarks/bench_tables.py [--quick]
+    .venv/bin/python benchmarks/bench_tables.py [--quick] [--repeat N]
 
 Models are untrained (random weights, BN at init): enumeration cost does not depend on the weights.
-The last column times a LogicNets-style enumeration (one table row per call) on a few hundred rows
+``extract s`` is the median of ``--repeat`` extractions (after one untimed warm-up extraction
+when N > 1: the first one in a process also imports and loads the compiled kernels).  The last
+column times a LogicNets-style enumeration (one table row per call) on a few hundred rows
 of the first layer, extrapolated to the whole network, for comparison."""
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from lutnet.cli import format_table
+from lutnet._table import format_table
 from lutnet.export import to_ir
 from lutnet.nn import LUTLayer, LUTNet
 from lutnet.quant import SignedActQuant, UnsignedActQuant
@@ -60,14 +62,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="only the first shape")
     ap.add_argument("--samples", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=1, help="extractions per shape (median); > 1 adds a warm-up")
     args = ap.parse_args()
     torch.manual_seed(0)
     rows = []
     for name, make in list(SHAPES.items())[: 1 if args.quick else None]:
         model = make()
-        t = time.perf_counter()
-        ir = to_ir(model)
-        te = time.perf_counter() - t
+        if args.repeat > 1:
+            to_ir(model)
+        times = []
+        for _ in range(max(1, args.repeat)):
+            t = time.perf_counter()
+            ir = to_ir(model)
+            times.append(time.perf_counter() - t)
+        te = float(np.median(times))
         n_rows = sum(int(L.table_rows.sum()) for L in ir.layers)
         x = np.random.default_rng(0).integers(ir.input_quant.code_min, ir.input_quant.code_max + 1,
                                               size=(args.samples, ir.n_inputs))
@@ -75,7 +83,7 @@ def main():
         ir.evaluate(x)
         ti = time.perf_counter() - t
         slow = row_at_a_time(model)
-        rows.append({"network": name, "table rows": n_rows, "extract s": round(te, 2),
+        rows.append({"network": name, "table rows": n_rows, "extract s": f"{te:.3f}",
                      "rows/s": f"{n_rows / te:,.0f}", f"IR eval samples/s ({args.samples:,})": f"{args.samples / ti:,.0f}",
                      "row-at-a-time rows/s": f"{slow:,.0f}", "speed-up": f"{n_rows / te / slow:,.0f}x"})
         print(format_table(rows[-1:]), flush=True)

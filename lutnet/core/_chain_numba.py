@@ -13,14 +13,13 @@ ROW_BLOCK = 512
 
 
 @numba.njit(nogil=True, cache=True, fastmath=False)
-def dot_chain_kernel(xf, w, b, has_bias, out):  # pragma: no cover - compiled
-    """xf (A, N|1, R) feature-major inputs, w (N, A, B), b (N, B), out (B, N, R); C-contiguous float32.
-    The innermost loops run over 1-D row slices from index 0 (so LLVM sees no negative index and
-    vectorizes them)."""
+def dot_chain_kernel(xf, w, b, has_bias, out, n0, n1):  # pragma: no cover - compiled
+    """Neurons n0..n1-1 of: xf (A, N|1, R) feature-major inputs, w (N, A, B), b (N, B), out (B, N, R);
+    C-contiguous float32.  The innermost loops run over 1-D row slices from index 0 (so LLVM sees
+    no negative index and vectorizes them)."""
     A, NX, R = xf.shape
-    N = w.shape[0]
     B = w.shape[2]
-    for n in range(N):
+    for n in range(n0, n1):
         nx = n if NX > 1 else 0
         for r0 in range(0, R, ROW_BLOCK):
             m = min(ROW_BLOCK, R - r0)

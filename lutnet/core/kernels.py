@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 KERNEL_MIN_WORK = 1 << 16  # products below which the numpy loop is used
+KERNEL_SPLIT_WORK = 1 << 23  # products above which the neurons are split over two threads
 KERNEL_MIN_TERMS = 16  # A * B below which a chain is a few cheap numpy passes (linear neurons: no numba import)
 
 _kernel = None  # None: not tried yet; False: numba unavailable or disabled
@@ -57,6 +58,32 @@ def kernel_available() -> bool:
     return bool(_load_kernel())
 
 
+def _threads() -> int:
+    try:
+        return max(1, min(2, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not Linux
+        return max(1, min(2, os.cpu_count() or 1))
+
+
+_pool = None
+
+
+def _run_split(kernel, n, work, *args):
+    """Run the kernel over all neurons, split into two halves on two threads when the work is large
+    (the kernel releases the GIL; each element's sequence does not depend on the split)."""
+    global _pool
+    if work < KERNEL_SPLIT_WORK or n < 2 or _threads() < 2:
+        kernel(*args, 0, n)
+        return
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _pool = ThreadPoolExecutor(2, thread_name_prefix="lutnet-chain")
+    half = n // 2
+    other = _pool.submit(kernel, *args, half, n)
+    kernel(*args, 0, half)
+    other.result()
+
+
 def _chain_loop(x, w, b):
     """The element-wise numpy form of the chain (same sequence as the kernel)."""
     wt = np.ascontiguousarray(np.moveaxis(w, 1, 0))  # (A, N, B): contiguous per step
@@ -87,6 +114,6 @@ def dot_chain(x, w, b=None, force: str | None = None):
         xf = np.ascontiguousarray(x.reshape(rows, x.shape[-2], a).transpose(2, 1, 0))
         out = np.empty((nb, n, rows), np.float32)
         bias = np.zeros((n, nb), np.float32) if b is None else np.ascontiguousarray(np.broadcast_to(b, (n, nb)))
-        kernel(xf, np.ascontiguousarray(w), bias, b is not None, out)
+        _run_split(kernel, n, rows * n * a * nb, xf, np.ascontiguousarray(w), bias, b is not None, out)
         return out.transpose(2, 1, 0).reshape(lead + (n, nb))  # (..., N, B) view of (B, N, rows)
     return _chain_loop(x, w, b)
