@@ -41,14 +41,14 @@ def convert_ir(ir, output_dir='my-lutnet-prj', project_name='myproject', output=
     ``table_style``, ``overwrite``: write into a directory holding another backend's project)."""
     import os
 
-    from lutnet.errors import LutnetError
+    from lutnet.errors import InputError
     from lutnet.ir import NetworkIR
 
     from .frontends.ir import convert_ir as _convert
     if isinstance(ir, (str, os.PathLike)):
         ir = NetworkIR.load(ir)
     elif not isinstance(ir, NetworkIR):
-        raise LutnetError(f"convert_ir: expected a lutnet.ir.NetworkIR or the path of an IR file, got "
+        raise InputError(f"convert_ir: expected a lutnet.ir.NetworkIR or the path of an IR file, got "
                           f"{type(ir).__name__}")
     return _convert(ir, output_dir=output_dir, project_name=project_name, output=output, argmax=argmax, **kwargs)
 

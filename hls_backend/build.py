@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lutnet.errors import LutnetError, SimulationError, ToolNotFoundError
+from lutnet.errors import ProjectError, SimulationError, ToolNotFoundError
 from lutnet.ir import NetworkIR
 
 from .project import IR_FILE, read_manifest
@@ -53,10 +53,6 @@ KEYWORDS = {
     'jobs': ("no effect", "no effect", "parallel Yosys runs"),
     'verbose': ("print which flow and method run (and the Yosys plan and progress)",) * 3,
 }
-
-
-class NotBuiltError(LutnetError, FileNotFoundError):
-    """A project has no build report yet."""
 
 
 def vendor_tool(output: str):
@@ -242,5 +238,5 @@ def _print_plan(ir: NetworkIR, method: str, jobs: int):
 def read_report(project_dir) -> dict:
     path = Path(project_dir) / REPORT_FILE
     if not path.is_file():
-        raise NotBuiltError(f"{path} not found: run `hls4ml build -p {project_dir}` (or hls_model.build()) first")
+        raise ProjectError(f"{path} not found: run `hls4ml build -p {project_dir}` (or hls_model.build()) first")
     return json.loads(path.read_text())

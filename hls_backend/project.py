@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lutnet.errors import LutnetError, OutputExistsError
+from lutnet.errors import OutputExistsError, ProjectError
 
 MANIFEST = 'lutnet_project.json'
 IR_FILE = 'lutnet_ir.npz'
@@ -51,10 +51,6 @@ def check_output_dir(out: Path, overwrite: bool):
     raise OutputExistsError(
         f"output directory {out} is not empty and is not an hls4ml/lutnet project (no {MANIFEST} or "
         f"{CONFIG_FILE}); {force}")
-
-
-class ProjectError(LutnetError, FileNotFoundError):
-    """A directory is not a (complete) project of the LUTNet backend."""
 
 
 def read_manifest(project_dir) -> dict:

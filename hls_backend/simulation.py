@@ -16,14 +16,10 @@ import numpy as np
 import numpy.ctypeslib as npc
 
 from lutnet.core.inputs import check_features, check_quant_codes
-from lutnet.errors import LutnetError, SimulationError, ToolNotFoundError
+from lutnet.errors import ProjectError, SimulationError, ToolNotFoundError
 from lutnet.ir import NetworkIR, QuantSpec
 
 from .project import IR_FILE, read_manifest
-
-
-class NotCompiledError(LutnetError, RuntimeError):
-    """predict()/trace() before compile()."""
 
 
 def _output(model) -> str:
@@ -39,7 +35,7 @@ def is_linked(model) -> bool:
 def project_dir(model) -> Path:
     out = Path(model.config.get_output_dir())
     if is_linked(model) and not (out / IR_FILE).is_file():
-        raise LutnetError(f"the linked project's hls4ml_config.yml names OutputDir {str(out)!r}, which holds no "
+        raise ProjectError(f"the linked project's hls4ml_config.yml names OutputDir {str(out)!r}, which holds no "
                           f"{IR_FILE} seen from {Path.cwd()}: call link_existing_project from the directory the "
                           f"project was written from, or pass the path OutputDir names")
     return out
@@ -98,7 +94,7 @@ def _compile_verilator(model, out: Path):
 def _lib(model):
     lib = model._top_function_lib
     if lib is None:
-        raise NotCompiledError("the model is not compiled: call compile() before predict() (C simulation)")
+        raise ProjectError("the model is not compiled: call compile() before predict() (C simulation)")
     return lib
 
 
@@ -108,7 +104,7 @@ def run_codes(model, codes: np.ndarray, ir, has_argmax: bool) -> np.ndarray:
     if _output(model) == 'verilog':
         from lutnet.rtl.simulate import run_simulator
         if getattr(model, '_lutnet_sim', None) is None:
-            raise NotCompiledError("the model is not compiled: call compile() before predict() (Verilog simulation)")
+            raise ProjectError("the model is not compiled: call compile() before predict() (Verilog simulation)")
         sim_dir, info = model._lutnet_sim
         lcfg = model.config.config['LUTNetConfig']
         out, _, _ = run_simulator(sim_dir, info, ir, codes, lcfg.get('Simulator', 'verilator'))
@@ -202,7 +198,7 @@ def _trace_verilog(model, codes, ir, has_argmax) -> list:
     simulated with the project's simulator (each prefix is built once, then cached in ``sim/``)."""
     from lutnet.rtl.simulate import prepare_simulator, run_simulator
     if getattr(model, '_lutnet_sim', None) is None:
-        raise NotCompiledError("the model is not compiled: call compile() before trace() (Verilog simulation)")
+        raise ProjectError("the model is not compiled: call compile() before trace() (Verilog simulation)")
     sim = model.config.config['LUTNetConfig'].get('Simulator', 'verilator')
     outs = []
     for k in range(len(ir.layers)):

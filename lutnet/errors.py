@@ -49,3 +49,8 @@ class LayerConfigError(LutnetError, ValueError):
 
 class UnsupportedModelError(LutnetError, ValueError):
     """A model holds layers or operations lutnet cannot turn into LUTs (the message names each one)."""
+
+
+class ProjectError(LutnetError, FileNotFoundError):
+    """An hls4ml project directory is not a (complete) project of the LUTNet backend, or has not been
+    compiled (predict/trace before compile) or built (report before build)."""
