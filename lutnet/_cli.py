@@ -37,6 +37,36 @@ def add_quiet(p):
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
 
 
+def positive_int(s: str) -> int:
+    """argparse type: an integer >= 1 (a bad value is a usage error, exit status 2)."""
+    return _int_at_least(s, 1)
+
+
+def count(s: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(s, 0)
+
+
+def _int_at_least(s: str, low: int) -> int:
+    import argparse
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {low}; got {s!r}") from None
+    if v < low:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {low}; got {v}")
+    return v
+
+
+def identifier(s: str) -> str:
+    """argparse type: a Verilog/C identifier (module and project names)."""
+    import argparse
+    if not s.isidentifier() or not s.isascii():
+        raise argparse.ArgumentTypeError(f"{s!r} is not a Verilog identifier (letters, digits, _; not starting "
+                                         f"with a digit)")
+    return s
+
+
 def one_line(message) -> str:
     """A message on one line: its lines joined with '; '."""
     parts = [s.strip() for s in str(message).splitlines()]

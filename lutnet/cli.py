@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._cli import USER_ERROR, add_force, add_output, add_quiet, check_output, load_ir, run_command
+from ._cli import USER_ERROR, add_force, add_output, add_quiet, check_output, load_ir, positive_int, run_command
 from ._table import format_table  # noqa: F401  (re-exported: `from lutnet.cli import format_table`)
 
 PROG = "lutnet"
@@ -111,26 +111,26 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model from a config file or zoo name")
     t.add_argument("config", help="a YAML config, or a zoo name (models/<name>.yaml)")
     add_output(t, aliases=("--out",), help="output directory (default runs/<name>)")
-    t.add_argument("--epochs", type=int, help="override train.epochs")
-    t.add_argument("--limit", type=int, help="use at most this many training samples")
+    t.add_argument("--epochs", type=positive_int, help="override train.epochs")
+    t.add_argument("--limit", type=positive_int, help="use at most this many training samples")
     t.add_argument("--data-path", help="local dataset path (overrides data.path)")
     t.add_argument("--framework", choices=["torch", "keras"], default="torch",
                    help="Brevitas/PyTorch (default) or QKeras/Keras layers")
-    t.add_argument("--max-rows", type=int, default=1 << 20,
+    t.add_argument("--max-rows", type=positive_int, default=1 << 20,
                    help="largest table allowed per neuron (rows); larger configs are refused before training")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="extract truth tables: checkpoint -> IR file")
     e.add_argument("checkpoint", help="checkpoint.pt (PyTorch) or checkpoint_keras/ (Keras)")
     add_output(e, required=True, help="IR file to write (.npz)")
-    e.add_argument("--max-rows", type=int, default=1 << 20, help="largest table allowed per neuron (rows)")
+    e.add_argument("--max-rows", type=positive_int, default=1 << 20, help="largest table allowed per neuron (rows)")
     e.set_defaults(func=cmd_export)
 
     v = sub.add_parser("verify", help="check IR against the model on a dataset (exit 1 on any mismatch)")
     v.add_argument("checkpoint")
     v.add_argument("--ir", help="IR file (default: extract from the checkpoint)")
     v.add_argument("--split", choices=["test", "train", "all"], default="all")
-    v.add_argument("--limit", type=int)
+    v.add_argument("--limit", type=positive_int, help="use at most this many samples per split")
     v.set_defaults(func=cmd_verify)
 
     i = sub.add_parser("info", help="print the layers and table sizes of an IR file")
@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="train on sklearn digits, then hls4ml C++ and Verilog firmware, "
                                     "bit-exact C and RTL simulation, build reports")
-    d.add_argument("--epochs", type=int, help="override the demo's epochs")
+    d.add_argument("--epochs", type=positive_int, help="override the demo's epochs")
     add_output(d, aliases=("--out",), help="directory for every artifact [runs/demo]")
     d.add_argument("--yosys", choices=("all", "none"), default="all",
                    help="Yosys build report of every table (cached by table), or none [all]")

@@ -216,3 +216,20 @@ def test_hls4ml_hook_grammar(work, tmp_path):
     r = run("report", "-p", "prj", cwd=tmp_path, exe=HLS4ML)  # before any build
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith("hls4ml report: error: ") and r.stderr.count("\n") == 1, r.stderr
+
+
+@pytest.mark.parametrize("argv,last_line", [
+    (["verilog", "net.lutir.npz", "-o", "v2", "--top", "1bad"],
+     "lutnet verilog: error: argument --top: '1bad' is not a Verilog identifier (letters, digits, _; not "
+     "starting with a digit)"),
+    (["train", "digits-s", "--limit", "0"], "lutnet train: error: argument --limit: expected an integer >= 1; got 0"),
+    (["build", "net.lutir.npz", "--jobs", "two"],
+     "lutnet build: error: argument --jobs: expected an integer >= 1; got 'two'"),
+    (["simulate", "net.lutir.npz", "--random", "-5"],
+     "lutnet simulate: error: argument --random: expected an integer >= 0; got -5"),
+])
+def test_bad_arguments_are_usage_errors(work, argv, last_line):
+    r = run(*argv, cwd=work)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[0].startswith(f"usage: lutnet {argv[0]} ")
+    assert r.stderr.splitlines()[-1] == last_line

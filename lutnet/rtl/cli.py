@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._cli import MISMATCH, OK, add_force, add_output, add_quiet, check_output, load_ir
+from .._cli import MISMATCH, OK, add_force, add_output, add_quiet, check_output, count, identifier, load_ir, positive_int
 from .._files import atomic_write
 from ..errors import InputError, LutnetError
 
@@ -35,7 +35,7 @@ def _add_emit_args(p):
                    help="no register on the last layer's output")
     p.add_argument("--table-style", choices=("rom", "case"), default="rom",
                    help="tables as $readmemb ROM files (fast to compile/simulate) or case statements [rom]")
-    p.add_argument("--top", default="lutnet_top", help="top module name [lutnet_top]")
+    p.add_argument("--top", type=identifier, default="lutnet_top", help="top module name [lutnet_top]")
 
 
 def _emit_opts(a) -> dict:
@@ -63,7 +63,7 @@ def register(subparsers) -> None:
     p.add_argument("ir", help="IR file")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--codes", help="input codes .npy (N, n_inputs), integers in the input quantizer's range")
-    g.add_argument("--random", type=int, metavar="N", help="simulate N random vectors and compare with the IR")
+    g.add_argument("--random", type=count, metavar="N", help="simulate N random vectors and compare with the IR")
     add_output(p, aliases=("--out",), help="output codes .npy (with --codes)")
     add_force(p)
     add_quiet(p)
@@ -80,7 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--method", choices=("estimate", "yosys", "vivado"), default="estimate",
                    help="estimate: milliseconds (calibrated model); yosys: Yosys 0.23 synth_xilinx, "
                         "cached (truth for the open flow); vivado: needs vivado on PATH [estimate]")
-    p.add_argument("--jobs", type=int, default=2, help="parallel Yosys runs [2]")
+    p.add_argument("--jobs", type=positive_int, default=2, help="parallel Yosys runs [2]")
     p.add_argument("--cache-dir", help="Yosys result cache [$LUTNET_CACHE_DIR/yosys]")
     add_output(p, aliases=("--out",),
                help="report path prefix: writes <PATH>.json and <PATH>.txt (with --tcl-only: a directory)")
@@ -141,8 +141,6 @@ def cmd_simulate(a) -> int:
     out = check_output(a.output, a.force) if a.output else None
     ir = _load_ir(a.ir, "simulate")
     if a.random is not None:
-        if a.random < 0:
-            raise InputError(f"--random takes a number of vectors >= 0; got {a.random}")
         from ..vectors import random_input_codes
         codes = random_input_codes(ir, a.random, seed=a.seed)
     else:
