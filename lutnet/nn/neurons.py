@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..config import NeuronConfig
 from ..core import kernels
 from ..core.neurons import KINDS, ParamSpec, make_family, monomials  # noqa: F401  (monomials re-exported)
 
@@ -155,13 +156,9 @@ assert tuple(NEURON_KINDS) == KINDS
 
 
 @dataclass
-class NeuronSpec:
-    """A neuron kind and its options (``degree`` for poly; ``width``/``depth``/``skip`` for subnet)."""
-    kind: str = "linear"
-    degree: int = 2
-    width: int = 16
-    depth: int = 2
-    skip: int = 0
+class NeuronSpec(NeuronConfig):
+    """A neuron kind and its options (``degree`` for poly; ``width``/``depth``/``skip`` for subnet),
+    as in a config, that builds the PyTorch neuron."""
 
     def build(self, out_features, fan_in, where: str = "LUTLayer") -> NeuronFunction:
         family = make_family(self.kind, out_features, fan_in, where, degree=self.degree, width=self.width,

@@ -144,6 +144,17 @@ def test_drawn_connectivity_and_input_pool_match_brevitas(kind, pool):
         LUTLayer(2, 3, input_quantizer="quantized_relu(2,0)", input_pool=[0, 1], name="p").build((None, 12))
 
 
+def test_to_ir_progress_and_device():
+    from lutnet.errors import LutnetError
+    model = make_model("subnet", {"width": 4, "depth": 1})
+    ir = to_ir(model)
+    with_bar = to_ir(model, progress=True, chunk_elems=1 << 8)  # many chunks: same tables
+    for a, b in zip(ir.layers, with_bar.layers):
+        np.testing.assert_array_equal(a.tables, b.tables)
+    with pytest.raises(LutnetError, match=r"lutnet.keras.to_ir: device='cuda' is for PyTorch models only"):
+        to_ir(model, device="cuda")
+
+
 def test_connectivity_is_the_brevitas_draw_and_is_validated():
     from lutnet.nn import random_connectivity
     layer = LUTLayer(6, 3, input_quantizer="quantized_relu(2,0)", seed=11)
