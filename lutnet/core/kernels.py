@@ -14,6 +14,7 @@ sequence: a compiled kernel (numba, compiled without
 ``fastmath``, so LLVM neither fuses nor reorders) when numba is installed and the chain is large
 enough to repay it, and an element-wise numpy loop otherwise.  Tests check that both give the same
 bits, and the same bits as the PyTorch element-wise loop (:mod:`lutnet.nn.neurons`).
+``LUTNET_NO_NUMBA=1`` (or :func:`use_kernel`) turns the compiled kernel off.
 """
 from __future__ import annotations
 
@@ -111,9 +112,12 @@ def dot_chain(x, w, b=None, force: str | None = None):
         raise ImportError("the compiled dot_chain kernel needs numba (pip install numba)")
     if kernel:
         # feature-major storage (A, N|1, rows): a no-copy view when x came out of this kernel
-        xf = np.ascontiguousarray(x.reshape(rows, x.shape[-2], a).transpose(2, 1, 0))
+        # (C-contiguous, writable arrays only: one compiled signature)
+        xf = np.require(x.reshape(rows, x.shape[-2], a).transpose(2, 1, 0), np.float32, ["C", "W"])
         out = np.empty((nb, n, rows), np.float32)
-        bias = np.zeros((n, nb), np.float32) if b is None else np.ascontiguousarray(np.broadcast_to(b, (n, nb)))
-        _run_split(kernel, n, rows * n * a * nb, xf, np.ascontiguousarray(w), bias, b is not None, out)
+        bias = np.zeros((n, nb), np.float32)
+        if b is not None:
+            bias[...] = b
+        _run_split(kernel, n, rows * n * a * nb, xf, np.require(w, np.float32, ["C", "W"]), bias, b is not None, out)
         return out.transpose(2, 1, 0).reshape(lead + (n, nb))  # (..., N, B) view of (B, N, rows)
     return _chain_loop(x, w, b)
