@@ -85,6 +85,13 @@ class Frontend:
         """``(model, run config, metrics)``."""
         return self._impl("load_checkpoint")(path)
 
+    def save_model(self, model, path, overwrite: bool = False) -> Path:
+        """Save a model built in Python (no run config): ``LUTNet.save`` / a ``.keras`` file."""
+        return self._impl("save_model")(model, path, overwrite)
+
+    def load_model(self, path):
+        return self._impl("load_model")(path)
+
     # ------------------------------------------------------------ pruning
     def prune_target(self, model):
         """The model as :mod:`lutnet.pruning.loop` sees it (a ``LutPruneTarget``)."""
@@ -107,6 +114,7 @@ class TorchFrontend(Frontend):
                       "accuracy": "lutnet.train:accuracy", "to_ir": "lutnet.export:to_ir",
                       "save_checkpoint": "lutnet.checkpoint:save_checkpoint",
                       "load_checkpoint": "lutnet.checkpoint:load_checkpoint",
+                      "save_model": "lutnet.checkpoint:save_model", "load_model": "lutnet.checkpoint:load_model",
                       "prune_target": "lutnet.pruning.torch_prune:TorchLutTarget"}
 
     def is_model(self, model) -> bool:
@@ -148,6 +156,8 @@ class KerasFrontend(Frontend):
                       "accuracy": "lutnet.keras.train:accuracy", "to_ir": "lutnet.keras.export:to_ir",
                       "save_checkpoint": "lutnet.keras.checkpoint:save_checkpoint",
                       "load_checkpoint": "lutnet.keras.checkpoint:load_checkpoint",
+                      "save_model": "lutnet.keras.checkpoint:save_model",
+                      "load_model": "lutnet.keras.checkpoint:load_model",
                       "prune_target": "lutnet.pruning.keras_prune:KerasLutTarget"}
 
     def is_model(self, model) -> bool:

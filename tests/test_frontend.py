@@ -170,6 +170,12 @@ def test_keras_frontend_models_and_checkpoints(tmp_path):
     layers = fe.layer_codes(loaded, X)
     np.testing.assert_array_equal(layers[-1], fe.output_codes(loaded, X))
     np.testing.assert_array_equal(layers[-1], ir.evaluate(codes))
+    saved = fe.save_model(loaded, tmp_path / "m.keras")
+    np.testing.assert_array_equal(fe.output_codes(fe.load_model(saved), X), layers[-1])
+    with pytest.raises(LutnetError, match=r"m.h5: a Keras model file must end in .keras"):
+        fe.save_model(loaded, tmp_path / "m.h5")
+    with pytest.raises(OutputExistsError, match=r"m.keras exists; pass overwrite=True"):
+        fe.save_model(loaded, saved)
     (ckpt / "run.json").write_text('{"format": "something-else"}')
     with pytest.raises(LutnetError, match=r"checkpoint_keras is not a lutnet Keras checkpoint \(written by lutnet "
                                           r"train --framework keras"):

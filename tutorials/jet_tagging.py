@@ -68,12 +68,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quieter TensorFlow, should
 import matplotlib
 
 matplotlib.use("Agg")  # write PNG files; no display needed
+import hls4ml
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
+from plots import confusion, plot_confusion, save, training_curves  # tutorials/plots.py, beside this file
 
-import hls4ml
 from lutnet.builder import build_model
 from lutnet.cli import format_table
 from lutnet.config import TrainConfig, load_config
@@ -138,7 +138,8 @@ cfg.train.lr = 0.01  # the zoo's 1e-3 is for LogicNets' 1000 epochs; we train fo
 if QUICK:  # a smaller network, smaller batches: something sensible in a few seconds
     cfg.model = dataclasses.replace(cfg.model, layers=[32, 16, 5])
     cfg.train.batch_size, cfg.train.lr = 128, 0.02
-print(cfg.description if not QUICK else f"{CONFIG}, shrunk for quick mode: layers {[l.out_features for l in cfg.model.layers]}")
+widths = [lc.out_features for lc in cfg.model.layers]
+print(cfg.description if not QUICK else f"{CONFIG}, shrunk for quick mode: layers {widths}")
 model = build_model(cfg.model, X_train.shape[1], X_train)
 for layer in model.layers:
     print(f"  {layer.name}: {layer.in_features} -> {layer.out_features} neurons, fan-in {layer.fan_in}, "
@@ -156,22 +157,7 @@ print(f"trained {EPOCHS} epochs in {time.time() - t0:.0f} s: best epoch {result.
 # and accuracy on the validation split (with the exact inference path the tables are made from).
 
 # %%
-hist = result.history
-epochs = [h["epoch"] + 1 for h in hist]
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-ax1.plot(epochs, [h["loss"] for h in hist], "o-")
-ax1.set(xlabel="epoch", ylabel="training loss", title="loss")
-ax1.xaxis.set_major_locator(MaxNLocator(integer=True))
-ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-ax2.plot(epochs, [h["train_acc"] for h in hist], "o-", label="training")
-ax2.plot(epochs, [h["val_acc"] for h in hist], "s-", label="validation")
-ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-ax2.legend()
-fig.suptitle(f"{CONFIG} on {data.name}")
-fig.tight_layout()
-fig.savefig(OUT / "training_curves.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'training_curves.png'}")
+training_curves(result.history, f"{CONFIG} on {data.name}", OUT / "training_curves.png")
 
 # %% [markdown]
 # ## 3. Truth tables: the LUT IR
@@ -195,27 +181,6 @@ assert check.ok, check
 # tables.  Each row is normalised to the true class.
 
 # %%
-def confusion(y_true, y_pred, n):
-    m = np.zeros((n, n))
-    np.add.at(m, (y_true, y_pred), 1)
-    return m / np.maximum(m.sum(1, keepdims=True), 1)
-
-
-def plot_confusion(m, classes, title, path):
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    im = ax.imshow(m, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", color="white" if m[i, j] > 0.5 else "black")
-    ax.set(xticks=range(len(classes)), yticks=range(len(classes)), xticklabels=classes, yticklabels=classes,
-           xlabel="predicted", ylabel="true", title=title)
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"wrote {path}")
-
-
 ir_pred = ir.predict(X_test)
 plot_confusion(confusion(y_test, ir_pred, len(CLASSES)), CLASSES,
                f"{CONFIG}, test accuracy {np.mean(ir_pred == y_test):.3f}", OUT / "confusion_matrix.png")
@@ -233,8 +198,10 @@ plot_confusion(confusion(y_test, ir_pred, len(CLASSES)), CLASSES,
 # A caveat you will see in the numbers: with 6 address bits (3 inputs x 2 bits) a table is one LUT6
 # per output bit whether it has 3 inputs or 2, so LogicNets' cost formula only drops when a neuron
 # loses *all* its inputs (it becomes a constant) — and then the neurons reading only from it die
-# too.  The knapsack therefore removes whole neurons here, and the cost can land well below the
-# budget.  Wider tables (the MNIST tutorial: 12 address bits) prune input by input.
+# too.  The knapsack therefore removes whole neurons here.  It then re-solves with those orphaned
+# neurons fixed as constants, so the budget they freed goes back to other neurons and the cost lands
+# within a neuron or two of the budget.  Wider tables (the MNIST tutorial: 12 address bits) prune
+# input by input.
 #
 # The LUT numbers on the plot come from lutnet's build report (`estimate`: a LUT-mapping estimator
 # calibrated against Yosys, in milliseconds; `yosys`: Yosys `synth_xilinx` of every table).
@@ -344,40 +311,42 @@ points[-1]["luts"] = report_luts_final  # the final (pruned) point with the chos
 # %% [markdown]
 # ## 8. Variant: the same network in QKeras
 #
-# `lutnet.keras` has the same LUT layers for Keras/QKeras (`build_keras_model` reads the same
-# config).  QKeras quantizers have fixed power-of-two ranges instead of learned scales, so accuracies
-# differ a little.  The model converts through hls4ml's Keras frontend to the same backend, and its
-# C simulation matches the Keras model bit for bit.
+# `lutnet.keras` has the same LUT layers for Keras/QKeras, and `lutnet.frontend` the same verbs for
+# both frameworks: `get_frontend("keras")` builds from the same config, trains, prunes (the same
+# knapsack code as above), exports and checkpoints; `frontend_of(model_or_checkpoint)` tells which
+# framework a model or a checkpoint path belongs to.  QKeras quantizers have fixed power-of-two ranges
+# instead of learned scales, so accuracies differ.  The model converts through hls4ml's Keras frontend
+# to the same backend, and its C simulation matches the Keras model bit for bit.
 
 # %%
 if RUN_QKERAS:
     try:
+        import qkeras  # noqa: F401
         import tensorflow  # noqa: F401 -- fails here, with a clear message, if TensorFlow is missing
-        from lutnet.keras import input_codes as keras_input_codes, output_codes as keras_output_codes
-        from lutnet.keras import to_ir as keras_to_ir
-        from lutnet.keras.builder import build_keras_model
-        from lutnet.keras.train import accuracy as keras_accuracy, fit as keras_fit
-        from lutnet.pruning.keras_prune import keras_lut_cost, prune_keras_lut
+
+        from lutnet.frontend import frontend_of, get_frontend
+        keras_fe = get_frontend("keras")
     except ImportError as err:
         print(f"QKeras variant skipped: {err}")
         RUN_QKERAS = False
 
 # %%
 if RUN_QKERAS:
-    kmodel = build_keras_model(cfg.model, X_train.shape[1], name="jsc_s_qkeras")
+    kmodel = keras_fe.build(cfg.model, X_train.shape[1])
+    assert frontend_of(kmodel) is keras_fe and frontend_of(model).name == "torch"
     t0 = time.time()
-    kres = keras_fit(kmodel, X_train, y_train, cfg.train, progress=False)
-    kacc = keras_accuracy(kmodel, X_test, y_test)
+    kres = keras_fe.fit(kmodel, X_train, y_train, cfg.train, progress=False)
+    kacc = keras_fe.accuracy(kmodel, X_test, y_test)
     print(f"QKeras: trained {EPOCHS} epochs in {time.time() - t0:.0f} s, test accuracy {kacc:.4f}")
-    kbudget = PRUNE_FRACTIONS[0] * keras_lut_cost(kmodel)  # the gentlest of the budgets above
-    kstep = prune_keras_lut(kmodel, kbudget)
+    kbudget = PRUNE_FRACTIONS[0] * keras_fe.lut_cost(kmodel)  # the gentlest of the budgets above
+    kstep = keras_fe.prune(kmodel, kbudget, metric="l1")
     assert kstep.lut_cost <= kbudget
     print(f"QKeras: pruned to LUT cost {kstep.lut_cost:,.0f} (budget {kbudget:,.0f}), "
           f"{kstep.constant_neurons} constant neurons")
-    keras_fit(kmodel, X_train, y_train, finetune, progress=False)  # the pruned inputs stay pruned
-    kir = keras_to_ir(kmodel)
-    kcodes = keras_input_codes(kmodel, X_test)
-    bad = int((keras_output_codes(kmodel, X_test) != kir.evaluate(kcodes)).any(1).sum())
+    keras_fe.fit(kmodel, X_train, y_train, finetune, progress=False)  # the pruned inputs stay pruned
+    kir = keras_fe.to_ir(kmodel)
+    kcodes = keras_fe.input_codes(kmodel, X_test)
+    bad = int((keras_fe.output_codes(kmodel, X_test) != kir.evaluate(kcodes)).any(1).sum())
     print(f"bit-exact [qkeras, pruned] keras model vs LUT IR: {len(X_test)} samples, {bad} mismatches")
     assert bad == 0
 
@@ -444,10 +413,7 @@ def pareto_plot(points, published, dense, title, path):
     ax.set(xlabel="LUTs (published: Vivado; ours: open-flow report)", ylabel="test accuracy", title=title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"wrote {path}")
+    save(fig, path)
 
 
 title = "jet tagging: accuracy vs LUTs" + (" — OURS ON SYNTHETIC DATA, not comparable" if SYNTHETIC else "")

@@ -55,12 +55,12 @@ print(f"mode: {'QUICK (tiny settings)' if QUICK else 'full'}; outputs in {OUT}")
 import matplotlib
 
 matplotlib.use("Agg")
+import hls4ml
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
+from plots import confusion, plot_confusion, save, training_curves  # tutorials/plots.py, beside this file
 
-import hls4ml
 from lutnet.builder import build_model
 from lutnet.cli import format_table
 from lutnet.config import TrainConfig, load_config
@@ -102,8 +102,7 @@ fig, axes = plt.subplots(1, 8, figsize=(10, 1.6))
 for ax, img, lab in zip(axes, X_train, y_train):
     ax.imshow(img.reshape(side, side), cmap="gray_r")
     ax.set(title=str(lab), xticks=[], yticks=[])
-fig.savefig(OUT / "examples.png", dpi=100)
-plt.close(fig)
+save(fig, OUT / "examples.png", dpi=100)
 
 # %% [markdown]
 # ## 2. The model
@@ -144,22 +143,8 @@ result = fit(model, X_train, y_train, cfg.train, progress=not QUICK)
 print(f"trained {EPOCHS} epochs in {time.time() - t0:.0f} s: best epoch {result.best_epoch}, "
       f"validation accuracy {result.best_val_acc:.4f}, test accuracy {accuracy(model, X_test, y_test):.4f}")
 
-hist = result.history
-epochs = [h["epoch"] + 1 for h in hist]
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-ax1.plot(epochs, [h["loss"] for h in hist], "o-")
-ax1.set(xlabel="epoch", ylabel="training loss", title="loss")
-ax1.xaxis.set_major_locator(MaxNLocator(integer=True))
-ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-ax2.plot(epochs, [h["train_acc"] for h in hist], "o-", label="training")
-ax2.plot(epochs, [h["val_acc"] for h in hist], "s-", label="validation (from the training split)")
-ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-ax2.legend()
-fig.suptitle(f"{CONFIG} on {data.name}")
-fig.tight_layout()
-fig.savefig(OUT / "training_curves.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'training_curves.png'}")
+training_curves(result.history, f"{CONFIG} on {data.name}", OUT / "training_curves.png",
+                val_label="validation (from the training split)")
 
 # %% [markdown]
 # ## 3. Truth tables and the first bit-exactness check
@@ -179,27 +164,10 @@ print(f"bit-exact [brevitas] python model vs LUT IR: {check}")
 assert check.ok, check
 
 # %%
-def confusion(y_true, y_pred, n):
-    m = np.zeros((n, n))
-    np.add.at(m, (y_true, y_pred), 1)
-    return m / np.maximum(m.sum(1, keepdims=True), 1)
-
-
 ir_pred = ir.predict(X_test)
-m = confusion(y_test, ir_pred, len(CLASSES))
-fig, ax = plt.subplots(figsize=(6, 5.5))
-im = ax.imshow(m, cmap="Blues", vmin=0, vmax=1)
-for i in range(len(CLASSES)):
-    for j in range(len(CLASSES)):
-        ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                color="white" if m[i, j] > 0.5 else "black")
-ax.set(xticks=range(len(CLASSES)), yticks=range(len(CLASSES)), xticklabels=CLASSES, yticklabels=CLASSES,
-       xlabel="predicted", ylabel="true", title=f"truth tables, test accuracy {np.mean(ir_pred == y_test):.3f}")
-fig.colorbar(im, ax=ax)
-fig.tight_layout()
-fig.savefig(OUT / "confusion_matrix.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'confusion_matrix.png'}")
+plot_confusion(confusion(y_test, ir_pred, len(CLASSES)), CLASSES,
+               f"truth tables, test accuracy {np.mean(ir_pred == y_test):.3f}", OUT / "confusion_matrix.png",
+               figsize=(6, 5.5), fontsize=7)
 
 # %% [markdown]
 # ## 4. Pruning to a LUT budget
@@ -321,10 +289,7 @@ ax.set(xlabel="LUTs (published: Vivado; ours: open-flow report)", ylabel="test a
 ax.set_ylim(top=1.0)
 ax.grid(True, which="both", alpha=0.3)
 ax.legend(loc="lower right")
-fig.tight_layout()
-fig.savefig(OUT / "pareto.png", dpi=120)
-plt.close(fig)
-print(f"wrote {OUT / 'pareto.png'}")
+save(fig, OUT / "pareto.png")
 for p in points:
     print(f"  {p['label']:>12}: accuracy {p['acc']:.4f}, {p['luts']:,} LUTs (LogicNets cost {p['lut_cost']:,.0f})")
 

@@ -4,11 +4,13 @@ with the checkpoint header (run config, input width, metrics; the rules of
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
-from .._files import atomic_write_dir
+from .._files import atomic_write, atomic_write_dir
 from ..core.checkpoint import check_header, header
 from ..errors import LutnetError
 
@@ -35,3 +37,29 @@ def load_checkpoint(path):
     except Exception as e:  # Keras raises ValueError/OSError/TypeError for damaged or foreign files
         raise LutnetError(f"{path / 'model.keras'} is not a readable Keras model: {e}") from None
     return model, cfg, metrics
+
+
+# ---------------------------------------------------------------------- models built in Python
+def save_model(model, path, overwrite: bool = False) -> Path:
+    """Write a Keras LUT model to ``path`` (a ``.keras`` file: layers, quantizers, weights, masks);
+    refuses an existing file unless ``overwrite``.  :func:`load_model` reads it back."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise LutnetError(f"{path}: a Keras model file must end in .keras (Keras' own format)")
+
+    def write(tmp):
+        with tempfile.TemporaryDirectory(dir=Path(tmp).parent) as d:
+            model.save(Path(d) / path.name)
+            os.replace(Path(d) / path.name, tmp)
+    return atomic_write(path, write, overwrite)
+
+
+def load_model(path):
+    """The Keras LUT model saved at ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise LutnetError(f"{path}: no such saved Keras model file")
+    try:
+        return tf.keras.models.load_model(path)
+    except Exception as e:  # Keras raises ValueError/OSError/TypeError for damaged or foreign files
+        raise LutnetError(f"{path} is not a readable Keras model: {e}") from None

@@ -88,3 +88,18 @@ def test_keras_pruning_takes_the_estimate_cost_model():
     # the estimate of the exported (pruned) tables is what the knapsack counted
     assert keras_lut_cost(kmodel, "estimate") == pytest.approx(rk.lut_cost)
     assert keras_to_ir(kmodel).lut_cost() < lut_network_cost(twin_models("linear", {}, seed=3)[0])
+
+
+def test_keras_iterative_pruning_fine_tunes_with_a_train_config():
+    from lutnet.config import TrainConfig
+    from lutnet.pruning.keras_prune import prune_keras_lut_iteratively
+    from lutnet.pruning.schedule import PolynomialSchedule
+    _, kmodel = twin_models("linear", {}, seed=5)
+    X = np.random.default_rng(0).normal(0, 1, (300, 12)).astype(np.float32)
+    y = X[:, :3].argmax(1)
+    budget = 0.5 * keras_lut_cost(kmodel)
+    hist = prune_keras_lut_iteratively(kmodel, X, y, budget, PolynomialSchedule(2),
+                                       TrainConfig(epochs=1, batch_size=64, lr=1e-3, seed=0))
+    assert len(hist) == 2 and all(h["usage"]["lut"] <= h["budgets"]["lut"] for h in hist)
+    assert all(0 <= h["val_acc"] <= 1 for h in hist)
+    assert keras_lut_cost(kmodel) == keras_to_ir(kmodel).lut_cost() <= budget  # fine-tuning kept the masks
