@@ -14,8 +14,23 @@ Conventions (used everywhere in lutnet: evaluator, Verilog, C++, ONNX):
 * Class scores are the last layer's codes dequantized with ``output_quant``; the predicted class
   is the first index of the maximum.
 
+Stages: besides the table layers a network has at most three more stages, a small closed set, each
+with exact integer semantics (``evaluate`` runs them in this order):
+
+* ``encoder`` (:class:`ThermometerEncoder`): per raw feature ``i``, strictly increasing integer
+  thresholds on the input *code* (the fixed-point integer the FPGA receives, ``input_quant``);
+  feature ``i`` becomes ``len(thresholds[i])`` one-bit unsigned signals, bit ``j`` =
+  ``code_i >= thresholds[i][j]``, concatenated feature by feature.  Layer 0 indexes into these bits
+  and ``n_inputs`` counts the raw features.
+* ``head`` (:class:`GroupSum`): ``groups[k]`` is the class of the last layer's output ``k``; a class
+  score is the exact integer sum of its outputs' codes (two's complement codes summed as integers).
+  The network outputs are then the scores, whose encoding (derived from the code ranges) is
+  ``output_quant``'s.
+* ``argmax``: the network output is the first index of the maximum score (one unsigned code).
+
 Files: a zip (``numpy.savez_compressed``) holding the arrays and a JSON header with the format name,
-version and a SHA-256 checksum over header and arrays.
+version and a SHA-256 checksum over header and arrays.  Version 2 holds the stages; version-1 files
+(no stages) still load.
 """
 from __future__ import annotations
 
@@ -31,7 +46,8 @@ from ._files import atomic_write
 from .errors import IRFormatError
 
 FORMAT_NAME = "lutnet-ir"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
 
 
 def code_range(bits: int, signed: bool) -> tuple[int, int]:
@@ -205,6 +221,199 @@ class LayerIR:
         return float(lut_cost(self.address_bits, self.out_bits).sum())
 
 
+def bits_for_range(lo: int, hi: int) -> tuple[int, bool]:
+    """The narrowest ``(bits, signed)`` encoding holding every integer in ``[lo, hi]``."""
+    lo, hi = int(lo), int(hi)
+    if lo >= 0:
+        return max(1, hi.bit_length()), False
+    return max((-lo - 1).bit_length(), hi.bit_length()) + 1, True
+
+
+def comparator_luts(bits: int) -> float:
+    """LUT6 cost of one comparator of a ``bits``-wide input against a constant: a one-output
+    function of ``bits`` inputs (LogicNets' :func:`lut_cost`, the IR's one cost model)."""
+    return float(lut_cost(bits, 1))
+
+
+def adder_tree(ranges: list) -> tuple[float, int]:
+    """``(LUTs, adders)`` of a balanced adder tree over operands with code ranges ``[(lo, hi)]``:
+    each two-operand adder costs one LUT per bit of its result (a carry-chain adder)."""
+    cost, adders = 0.0, 0
+    level = list(ranges)
+    while len(level) > 1:
+        nxt = []
+        for a, b in zip(level[0::2], level[1::2]):
+            lo, hi = a[0] + b[0], a[1] + b[1]
+            cost += bits_for_range(lo, hi)[0]
+            adders += 1
+            nxt.append((lo, hi))
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return cost, adders
+
+
+def argmax_luts(n: int, bits: int) -> float:
+    """LUT6 cost of a first-index argmax over ``n`` ``bits``-wide scores (a tree of ``n - 1``
+    compare-select nodes: a ``bits``-bit comparator, a ``bits``-bit value mux and an index mux)."""
+    ib = max(1, (n - 1).bit_length())
+    return float(max(0, n - 1) * (2 * bits + ib))
+
+
+@dataclass
+class ThermometerEncoder:
+    """Thermometer input encoder: per raw feature ``i`` the strictly increasing int64 thresholds
+    ``thresholds[i]`` on the feature's input code; bit ``j`` of feature ``i`` = ``code_i >=
+    thresholds[i][j]``.  The encoded bits (one-bit unsigned codes) are concatenated feature by
+    feature, thresholds ascending."""
+
+    thresholds: list
+    kind: str = "thermometer"
+
+    def __post_init__(self):
+        ts = []
+        for i, t in enumerate(self.thresholds):
+            a = np.asarray(t)
+            if a.dtype.kind == "f":
+                if a.size and not np.all(a == np.round(a)):
+                    raise IRFormatError(f"encoder: thresholds of feature {i} must be integers (codes), got "
+                                        f"{a.tolist()}")
+            elif a.size and a.dtype.kind not in "iub":
+                raise IRFormatError(f"encoder: thresholds of feature {i} must be integers, got dtype {a.dtype}")
+            ts.append(a.astype(np.int64).reshape(-1))
+        self.thresholds = ts
+
+    @property
+    def n_features(self) -> int:
+        return len(self.thresholds)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.array([len(t) for t in self.thresholds], np.int64)
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.counts.sum())
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(feature of each encoded bit, its threshold)``, both (n_outputs,) int64."""
+        feat = np.repeat(np.arange(self.n_features, dtype=np.int64), self.counts)
+        thr = np.concatenate(self.thresholds) if self.thresholds else np.zeros(0, np.int64)
+        return feat, thr.astype(np.int64)
+
+    def validate(self, n_inputs: int) -> None:
+        if self.kind != "thermometer":
+            raise IRFormatError(f"encoder: kind {self.kind!r} is not 'thermometer'")
+        if self.n_features != n_inputs:
+            raise IRFormatError(f"encoder: thresholds are given for {self.n_features} features, but the network "
+                                f"has n_inputs={n_inputs} raw features; give one threshold list per feature")
+        for i, t in enumerate(self.thresholds):
+            if t.size == 0:
+                raise IRFormatError(f"encoder: feature {i} has no thresholds; give it at least one")
+            if t.size > 1 and not np.all(np.diff(t) > 0):
+                raise IRFormatError(f"encoder: thresholds of feature {i} are not strictly increasing "
+                                    f"({t.tolist()})")
+
+    def encode_t(self, codes_t: np.ndarray) -> np.ndarray:
+        """(n_features, N) input codes -> (n_outputs, N) int32 bits."""
+        feat, thr = self.flat()
+        return (np.asarray(codes_t)[feat] >= thr[:, None]).astype(np.int32)
+
+    def encode(self, codes) -> np.ndarray:
+        """(N, n_features) input codes -> (N, n_outputs) bits (int64)."""
+        return self.encode_t(np.asarray(codes, np.int64).T).T.astype(np.int64)
+
+    def comparators(self, quant) -> np.ndarray:
+        """Per encoded bit: True where the comparator is real logic (the threshold lies inside
+        ``(code_min, code_max]``; otherwise the bit is a constant)."""
+        _, thr = self.flat()
+        return (thr > quant.code_min) & (thr <= quant.code_max)
+
+    def lut_cost(self, quant) -> float:
+        return float(self.comparators(quant).sum()) * comparator_luts(quant.bits)
+
+    def __eq__(self, other):
+        return (isinstance(other, ThermometerEncoder) and self.kind == other.kind
+                and len(self.thresholds) == len(other.thresholds)
+                and all(np.array_equal(a, b) for a, b in zip(self.thresholds, other.thresholds)))
+
+
+@dataclass
+class GroupSum:
+    """Popcount / GroupSum head: ``groups[k]`` is the class of the last layer's output ``k``; class
+    ``c``'s score is the exact integer sum of the codes of its outputs."""
+
+    groups: np.ndarray
+    kind: str = "groupsum"
+
+    def __post_init__(self):
+        g = np.asarray(self.groups)
+        if g.size and g.dtype.kind == "f" and not np.all(g == np.round(g)):
+            raise IRFormatError(f"head: groups must be integer class indices, got {g.tolist()}")
+        self.groups = g.astype(np.int64).reshape(-1)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.groups.max()) + 1 if self.groups.size and self.groups.max() >= 0 else 0
+
+    def members(self, c: int) -> np.ndarray:
+        return np.flatnonzero(self.groups == c)
+
+    def validate(self, n_out: int) -> None:
+        if self.kind != "groupsum":
+            raise IRFormatError(f"head: kind {self.kind!r} is not 'groupsum'")
+        if self.groups.size > n_out:
+            raise IRFormatError(f"head: groups has {self.groups.size} entries, but the last layer has only "
+                                f"{n_out} outputs; give one class per output")
+        g = np.full(n_out, -1, np.int64)
+        g[:self.groups.size] = self.groups
+        orphans = np.flatnonzero(g < 0)
+        if orphans.size:
+            shown = ", ".join(map(str, orphans[:20].tolist())) + (", ..." if orphans.size > 20 else "")
+            raise IRFormatError(f"head: output{'s' if orphans.size > 1 else ''} {shown} of the last layer "
+                                f"belong{'' if orphans.size > 1 else 's'} to no class; give every output a class "
+                                f"0..n_classes-1")
+        counts = np.bincount(g, minlength=self.n_classes)
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            raise IRFormatError(f"head: class {int(empty[0])} has no outputs; every class 0..{self.n_classes - 1} "
+                                f"needs at least one output of the last layer")
+
+    def score_ranges(self, out_bits, out_signed) -> tuple[np.ndarray, np.ndarray]:
+        """Per class, the exact range ``(lo, hi)`` of its score from its outputs' code ranges."""
+        ob = np.asarray(out_bits, np.int64)
+        sg = np.asarray(out_signed, bool)
+        lo = np.where(sg, -np.left_shift(1, ob - 1), 0)
+        hi = np.where(sg, np.left_shift(1, ob - 1) - 1, np.left_shift(1, ob) - 1)
+        n = self.n_classes
+        return (np.bincount(self.groups, lo, n).astype(np.int64), np.bincount(self.groups, hi, n).astype(np.int64))
+
+    def score_encoding(self, out_bits, out_signed) -> tuple[int, bool]:
+        """``(bits, signed)`` of the class scores: the narrowest encoding holding every score."""
+        lo, hi = self.score_ranges(out_bits, out_signed)
+        return bits_for_range(int(lo.min()), int(hi.max()))
+
+    def sum_t(self, codes_t: np.ndarray) -> np.ndarray:
+        """(n_out, N) codes -> (n_classes, N) int64 scores (segment sums of the outputs sorted by class)."""
+        order = np.argsort(self.groups, kind="stable")
+        starts = np.searchsorted(self.groups[order], np.arange(self.n_classes))
+        c = np.asarray(codes_t, np.int64)[order]
+        if c.shape[1] == 0:
+            return np.zeros((self.n_classes, 0), np.int64)
+        return np.add.reduceat(c, starts, axis=0)
+
+    def lut_cost(self, out_bits, out_signed) -> float:
+        ob = np.asarray(out_bits, np.int64)
+        sg = np.asarray(out_signed, bool)
+        lo = np.where(sg, -np.left_shift(1, ob - 1), 0)
+        hi = np.where(sg, np.left_shift(1, ob - 1) - 1, np.left_shift(1, ob) - 1)
+        return float(sum(adder_tree(list(zip(lo[m].tolist(), hi[m].tolist())))[0]
+                         for m in (self.members(c) for c in range(self.n_classes))))
+
+    def __eq__(self, other):
+        return isinstance(other, GroupSum) and self.kind == other.kind and np.array_equal(self.groups, other.groups)
+
+
 def _smallest_int_dtype(lo: int, hi: int):
     for dt in (np.int8, np.int16, np.int32):
         if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max:
@@ -214,19 +423,70 @@ def _smallest_int_dtype(lo: int, hi: int):
 
 @dataclass
 class NetworkIR:
-    """A LUT network: an input quantizer, ordered layers, and the output scale for class scores."""
+    """A LUT network: an input quantizer, an optional thermometer ``encoder``, ordered layers, an
+    optional ``head`` (:class:`GroupSum`), an optional ``argmax`` and the output quantizer of the
+    class scores (the last layer's codes, or the head's scores)."""
 
     input_quant: QuantSpec
     n_inputs: int
     layers: list
     output_quant: QuantSpec
     metadata: dict = field(default_factory=dict)
+    encoder: ThermometerEncoder | None = None
+    head: GroupSum | None = None
+    argmax: bool = False
 
-    # ---------------------------------------------------------------- evaluation
+    # ---------------------------------------------------------------- shapes and encodings
+    @property
+    def stages(self) -> list:
+        """Names of the stages in evaluation order: ``encoder``, ``layer0`` .., ``head``, ``argmax``."""
+        return ((["encoder"] if self.encoder is not None else []) + [f"layer{i}" for i in range(len(self.layers))]
+                + (["head"] if self.head is not None else []) + (["argmax"] if self.argmax else []))
+
+    @property
+    def n_stages(self) -> int:
+        return len(self.stages)
+
+    @property
+    def n_encoded(self) -> int:
+        """Width of the sources of layer 0: the encoded bits, or the raw inputs without an encoder."""
+        return self.encoder.n_outputs if self.encoder is not None else self.n_inputs
+
+    def layer0_sources(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bits, signed) of each source of layer 0."""
+        if self.encoder is not None:
+            return np.ones(self.n_encoded, np.int64), np.zeros(self.n_encoded, bool)
+        return (np.full(self.n_inputs, self.input_quant.bits, np.int64),
+                np.full(self.n_inputs, self.input_quant.signed, bool))
+
+    @property
+    def n_scores(self) -> int:
+        return self.head.n_classes if self.head is not None else self.layers[-1].out_features
+
+    def score_encoding(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bits, signed) of each class score (the head's scores, or the last layer's codes)."""
+        last = self.layers[-1]
+        if self.head is not None:
+            b, s = self.head.score_encoding(last.out_bits, last.out_signed)
+            return np.full(self.n_scores, b, np.int64), np.full(self.n_scores, s, bool)
+        return last.out_bits.astype(np.int64), last.out_signed.astype(bool)
+
+    @property
+    def argmax_bits(self) -> int:
+        return max(1, (self.n_scores - 1).bit_length())
+
+    def output_encoding(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bits, signed) of each network output: the class index with ``argmax``, else the scores."""
+        if self.argmax:
+            return np.array([self.argmax_bits], np.int64), np.array([False])
+        return self.score_encoding()
+
     @property
     def n_outputs(self) -> int:
-        return self.layers[-1].out_features
+        """Outputs of the network: 1 (the class index) with ``argmax``, else the class scores."""
+        return 1 if self.argmax else self.n_scores
 
+    # ---------------------------------------------------------------- evaluation
     def quantize_input(self, x) -> np.ndarray:
         """Input codes of float features (N, n_inputs); one 1-D sample gives one 1-D row of codes.
         Checked by :func:`lutnet.core.inputs.check_features` (NaN, feature count)."""
@@ -235,21 +495,46 @@ class NetworkIR:
         codes = self.input_quant.to_codes(a)
         return codes[0] if single else codes
 
+    def evaluate_stages(self, codes, chunk: int = 65536) -> dict:
+        """Every stage's outputs for input codes (N, n_inputs): ``{"encoder": (N, n_encoded) bits or
+        None, "layers": [(N, out_l) codes], "head": (N, n_classes) scores or None, "argmax": (N, 1)
+        class indices or None}`` (batches, no 1-D convenience)."""
+        from .core.inputs import check_quant_codes
+        codes, _ = check_quant_codes(codes, self.n_inputs, self.input_quant)
+        enc, outs, heads, args = [], [[] for _ in self.layers], [], []
+        for s in range(0, max(len(codes), 1), chunk):
+            c = np.ascontiguousarray(codes[s:s + chunk].T)  # feature-major
+            if self.encoder is not None:
+                c = self.encoder.encode_t(c)
+                enc.append(c.T.astype(np.int64))
+            else:
+                c = c.astype(np.int32)
+            for i, layer in enumerate(self.layers):
+                c = layer.evaluate_t(c).astype(np.int32)
+                outs[i].append(c.T.astype(np.int64))
+            sc = c.astype(np.int64)
+            if self.head is not None:
+                sc = self.head.sum_t(c)
+                heads.append(sc.T)
+            if self.argmax:
+                args.append(np.argmax(sc, axis=0)[:, None].astype(np.int64) if sc.shape[1] else
+                            np.zeros((0, 1), np.int64))
+        cat = lambda parts, n: np.concatenate(parts) if parts else np.zeros((0, n), np.int64)
+        return {"encoder": cat(enc, self.n_encoded) if self.encoder is not None else None,
+                "layers": [cat(o, L.out_features) for o, L in zip(outs, self.layers)],
+                "head": cat(heads, self.n_scores) if self.head is not None else None,
+                "argmax": cat(args, 1) if self.argmax else None}
+
     def evaluate(self, codes, return_all: bool = False, chunk: int = 65536):
-        """Output codes (N, n_outputs) for input codes (N, n_inputs). With ``return_all``, the list
-        of every layer's output codes.  Codes are checked by :func:`lutnet.core.inputs.check_codes`
+        """Output codes (N, n_outputs) for input codes (N, n_inputs): encoder -> layers -> head ->
+        argmax.  With ``return_all``, the list of every layer's output codes followed by the head's
+        scores and the argmax's (N, 1) class indices when the network has them (the last entry is
+        always the network's output).  Codes are checked by :func:`lutnet.core.inputs.check_codes`
         (integers inside the input encoding); one 1-D sample gives 1-D results."""
         from .core.inputs import check_quant_codes
         codes, single = check_quant_codes(codes, self.n_inputs, self.input_quant)
-        outs = [[] for _ in self.layers]
-        for s in range(0, max(len(codes), 1), chunk):
-            c = np.ascontiguousarray(codes[s:s + chunk].T, dtype=np.int32)  # feature-major
-            for i, layer in enumerate(self.layers):
-                c = layer.evaluate_t(c).astype(np.int32)
-                if return_all or i == len(self.layers) - 1:
-                    outs[i].append(c.T.astype(np.int64))
-        outs = [np.concatenate(o) if o else np.zeros((0, l.out_features), np.int64)
-                for o, l in zip(outs, self.layers)]
+        st = self.evaluate_stages(codes, chunk)
+        outs = list(st["layers"]) + [st[k] for k in ("head", "argmax") if st[k] is not None]
         if single:
             outs = [o[0] if len(o) else o for o in outs]
         return outs if return_all else outs[-1]
@@ -258,18 +543,23 @@ class NetworkIR:
         return self.output_quant.to_values(out_codes)
 
     def predict(self, x) -> np.ndarray:
-        """Class indices for float inputs (quantize, evaluate, argmax); one 1-D sample gives one index."""
+        """Class indices for float inputs (quantize, evaluate, first argmax); one 1-D sample gives one index."""
         codes = self.quantize_input(x)
-        return np.argmax(self.evaluate(codes), axis=-1)
+        out = self.evaluate(codes)
+        return out[..., 0] if self.argmax else np.argmax(out, axis=-1)
 
     # ---------------------------------------------------------------- checks
     def validate(self) -> NetworkIR:
-        """Check that widths, indices and tables agree; raise IRFormatError naming the layer."""
+        """Check that widths, indices, tables and stages agree; raise IRFormatError naming the
+        layer or stage."""
         if self.input_quant.scale.size not in (1, self.n_inputs):
             raise IRFormatError(f"input_quant.scale has {self.input_quant.scale.size} entries; "
                                 f"expected 1 or n_inputs={self.n_inputs}")
-        src_bits = np.full(self.n_inputs, self.input_quant.bits)
-        src_signed = np.full(self.n_inputs, self.input_quant.signed)
+        if self.encoder is not None:
+            if not isinstance(self.encoder, ThermometerEncoder):
+                raise IRFormatError(f"encoder: expected a ThermometerEncoder, got {type(self.encoder).__name__}")
+            self.encoder.validate(self.n_inputs)
+        src_bits, src_signed = self.layer0_sources()
         if not self.layers:
             raise IRFormatError("the network has no layers")
         for li, L in enumerate(self.layers):
@@ -314,14 +604,34 @@ class NetworkIR:
                                         f"{L.out_bits[k]}-bit output encoding")
             src_bits, src_signed = L.out_bits, L.out_signed
         last = self.layers[-1]
-        if not (np.all(last.out_bits == self.output_quant.bits)
-                and np.all(last.out_signed == self.output_quant.signed)):
+        if self.head is not None:
+            if not isinstance(self.head, GroupSum):
+                raise IRFormatError(f"head: expected a GroupSum, got {type(self.head).__name__}")
+            self.head.validate(last.out_features)
+            b, sg = self.head.score_encoding(last.out_bits, last.out_signed)
+            if b > 16:
+                raise IRFormatError(f"head: class scores need {b} bits; at most 16 are supported (fewer or "
+                                    f"narrower outputs per class)")
+            if self.output_quant.bits != b or self.output_quant.signed != sg:
+                enc = lambda bb, ss: f"{bb}-bit {'signed' if ss else 'unsigned'}"
+                raise IRFormatError(f"head: output_quant is {enc(self.output_quant.bits, self.output_quant.signed)}, "
+                                    f"but the class scores are {enc(b, sg)} (from the last layer's code ranges); "
+                                    f"give output_quant that encoding")
+        elif not (np.all(last.out_bits == self.output_quant.bits)
+                  and np.all(last.out_signed == self.output_quant.signed)):
             raise IRFormatError("output_quant's encoding disagrees with the last layer's outputs")
+        if not isinstance(self.argmax, (bool, np.bool_)):
+            raise IRFormatError(f"argmax must be True or False, got {self.argmax!r}")
         return self
 
     # ---------------------------------------------------------------- summary
     def summary(self) -> list[dict]:
         rows = []
+        q = self.input_quant
+        if self.encoder is not None:
+            rows.append({"layer": "encoder", "kind": self.encoder.kind, "neurons": self.encoder.n_outputs,
+                         "fan_in": 1, "in_bits": q.bits, "out_bits": 1, "address_bits": q.bits,
+                         "table_rows": 0, "lut_cost": self.encoder.lut_cost(q)})
         for L in self.layers:
             rows.append({"layer": L.name, "kind": L.kind, "neurons": L.out_features,
                          "fan_in": int(L.fan_in.max()) if L.out_features else 0,
@@ -330,10 +640,36 @@ class NetworkIR:
                          "address_bits": int(L.address_bits.max()),
                          "table_rows": int(L.table_rows.sum()),
                          "lut_cost": L.lut_cost()})
+        last = self.layers[-1]
+        if self.head is not None:
+            sb = int(self.score_encoding()[0][0])
+            rows.append({"layer": "head", "kind": self.head.kind, "neurons": self.n_scores,
+                         "fan_in": int(np.bincount(self.head.groups).max()), "in_bits": int(last.out_bits.max()),
+                         "out_bits": sb, "address_bits": 0, "table_rows": 0,
+                         "lut_cost": self.head.lut_cost(last.out_bits, last.out_signed)})
+        if self.argmax:
+            rows.append({"layer": "argmax", "kind": "argmax", "neurons": 1, "fan_in": self.n_scores,
+                         "in_bits": int(self.score_encoding()[0].max()), "out_bits": self.argmax_bits,
+                         "address_bits": 0, "table_rows": 0, "lut_cost": self.argmax_cost()})
         return rows
 
+    def argmax_cost(self) -> float:
+        return argmax_luts(self.n_scores, int(self.score_encoding()[0].max())) if self.argmax else 0.0
+
+    def stage_costs(self) -> dict:
+        """LUT cost of each non-table stage: ``{"encoder": .., "head": .., "argmax": ..}`` (present stages)."""
+        out = {}
+        last = self.layers[-1]
+        if self.encoder is not None:
+            out["encoder"] = self.encoder.lut_cost(self.input_quant)
+        if self.head is not None:
+            out["head"] = self.head.lut_cost(last.out_bits, last.out_signed)
+        if self.argmax:
+            out["argmax"] = self.argmax_cost()
+        return out
+
     def lut_cost(self) -> float:
-        return sum(L.lut_cost() for L in self.layers)
+        return sum(L.lut_cost() for L in self.layers) + sum(self.stage_costs().values())
 
     # ---------------------------------------------------------------- files
     def _arrays_and_header(self):
@@ -348,9 +684,18 @@ class NetworkIR:
                            p + "out_signed": L.out_signed, p + "offsets": L.offsets,
                            p + "tables": L.tables.astype(_smallest_int_dtype(lo, hi))})
             layers.append({"name": L.name, "kind": L.kind, "attrs": L.attrs})
+        stages = {"encoder": None, "head": None, "argmax": bool(self.argmax)}
+        if self.encoder is not None:
+            feat, thr = self.encoder.flat()
+            arrays["encoder_counts"] = self.encoder.counts
+            arrays["encoder_thresholds"] = thr
+            stages["encoder"] = {"kind": self.encoder.kind}
+        if self.head is not None:
+            arrays["head_groups"] = self.head.groups
+            stages["head"] = {"kind": self.head.kind}
         header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "n_inputs": self.n_inputs,
                   "input_quant": self.input_quant.to_json(), "output_quant": self.output_quant.to_json(),
-                  "layers": layers, "metadata": self.metadata}
+                  "layers": layers, "stages": stages, "metadata": self.metadata}
         return arrays, header
 
     @staticmethod
@@ -375,6 +720,7 @@ class NetworkIR:
 
     @classmethod
     def load(cls, path) -> NetworkIR:
+        """Read an IR file (format version 1 or 2); a newer version is refused with a clear error."""
         path = Path(path)
         if not path.is_file():
             raise IRFormatError(f"{path}: no such IR file")
@@ -389,20 +735,42 @@ class NetworkIR:
             raise IRFormatError(f"{path} has no lutnet IR header: not a file written by NetworkIR.save") from None
         if header.get("format") != FORMAT_NAME:
             raise IRFormatError(f"{path}: format {header.get('format')!r} is not {FORMAT_NAME!r}")
-        if header.get("version") != FORMAT_VERSION:
+        version = header.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise IRFormatError(f"{path}: IR format version {version} is newer than this lutnet reads "
+                                f"({FORMAT_VERSION}): upgrade lutnet")
+        if version not in READ_VERSIONS:
             raise IRFormatError(
-                f"{path}: IR format version {header.get('version')} is not supported; this lutnet reads "
-                f"version {FORMAT_VERSION}. Re-export the model with this lutnet (lutnet export)")
+                f"{path}: IR format version {version!r} is not supported; this lutnet reads versions "
+                f"{', '.join(map(str, READ_VERSIONS))}. Re-export the model with this lutnet (lutnet export)")
         stored = header.pop("checksum", None)
         if stored != cls._checksum(header, arrays):
             raise IRFormatError(f"{path}: checksum mismatch, the file is corrupt; re-export it")
-        layers = []
-        for i, meta in enumerate(header["layers"]):
-            p = f"layer{i}_"
-            layers.append(LayerIR(meta["name"], arrays[p + "indices"], arrays[p + "in_bits"],
-                                  arrays[p + "in_signed"], arrays[p + "out_bits"], arrays[p + "out_signed"],
-                                  arrays[p + "tables"], arrays[p + "offsets"], meta.get("kind", ""),
-                                  meta.get("attrs", {})))
+        try:
+            layers = []
+            for i, meta in enumerate(header["layers"]):
+                p = f"layer{i}_"
+                layers.append(LayerIR(meta["name"], arrays[p + "indices"], arrays[p + "in_bits"],
+                                      arrays[p + "in_signed"], arrays[p + "out_bits"], arrays[p + "out_signed"],
+                                      arrays[p + "tables"], arrays[p + "offsets"], meta.get("kind", ""),
+                                      meta.get("attrs", {})))
+            stages = header.get("stages") or {}
+            encoder = head = None
+            if stages.get("encoder") is not None:
+                counts = arrays["encoder_counts"].astype(np.int64)
+                bounds = np.concatenate([[0], np.cumsum(counts)])
+                thr = arrays["encoder_thresholds"].astype(np.int64)
+                encoder = ThermometerEncoder([thr[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
+                                             stages["encoder"].get("kind", "thermometer"))
+            if stages.get("head") is not None:
+                head = GroupSum(arrays["head_groups"], stages["head"].get("kind", "groupsum"))
+        except KeyError as e:
+            raise IRFormatError(f"{path}: the file lacks the array {e}; it is corrupt or not written by "
+                                f"NetworkIR.save") from None
         ir = cls(QuantSpec.from_json(header["input_quant"]), header["n_inputs"], layers,
-                 QuantSpec.from_json(header["output_quant"]), header.get("metadata", {}))
-        return ir.validate()
+                 QuantSpec.from_json(header["output_quant"]), header.get("metadata", {}),
+                 encoder, head, bool(stages.get("argmax", False)))
+        try:
+            return ir.validate()
+        except IRFormatError as e:
+            raise IRFormatError(f"{path}: {e}") from None

@@ -5,18 +5,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import LayerIR, NetworkIR, QuantSpec, code_range
+from .ir import GroupSum, LayerIR, NetworkIR, QuantSpec, ThermometerEncoder, code_range
+
+
+def random_thresholds(rng, n_features: int, per_feature, code_min: int, code_max: int) -> list:
+    """Strictly increasing thresholds for each feature, drawn from ``[code_min, code_max + 1]`` (the
+    two ends give constant bits: always 1 / always 0, which emitters must handle too)."""
+    per = list(per_feature) if isinstance(per_feature, (list, tuple)) else [per_feature] * n_features
+    span = np.arange(code_min, code_max + 2, dtype=np.int64)
+    return [np.sort(rng.choice(span, size=min(max(1, int(k)), len(span)), replace=False)) for k in per]
+
+
+def random_groups(rng, n_out: int, n_classes: int) -> np.ndarray:
+    """A class for each of ``n_out`` outputs, every class 0..n_classes-1 non-empty."""
+    if not 1 <= n_classes <= n_out:
+        raise ValueError(f"n_classes={n_classes} must lie in 1..n_out={n_out}")
+    g = np.concatenate([np.arange(n_classes), rng.integers(0, n_classes, n_out - n_classes)])
+    return rng.permutation(g).astype(np.int64)
 
 
 def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3, bits=2,
                       signed=False, input_bits=None, input_signed=None, out_bits=None,
-                      out_signed=None, kind: str = "random") -> NetworkIR:
+                      out_signed=None, kind: str = "random", thermometer=None, n_classes=None,
+                      argmax: bool = False) -> NetworkIR:
     """A network whose layer ``l`` has ``widths[l]`` neurons, each reading ``fan_in`` distinct
     inputs of the previous layer and holding a uniformly random table.
 
     ``fan_in``, ``bits`` and ``signed`` are an int/bool or one per layer; ``bits``/``signed`` give
     each layer's *output* encoding; the network input uses ``input_bits``/``input_signed``
-    (default: layer 0's). ``out_bits``/``out_signed`` override the last layer's encoding."""
+    (default: layer 0's). ``out_bits``/``out_signed`` override the last layer's encoding.
+
+    Stages: ``thermometer`` (an int or one int per feature: thresholds per raw feature) adds a
+    :class:`~lutnet.ir.ThermometerEncoder` with random thresholds; ``n_classes`` adds a
+    :class:`~lutnet.ir.GroupSum` head over the last layer's outputs; ``argmax`` adds the argmax."""
     rng = np.random.default_rng(seed)
     n = len(widths)
     per = lambda v: list(v) if isinstance(v, (list, tuple)) else [v] * n
@@ -28,7 +49,12 @@ def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3,
     ib = bits[0] if input_bits is None else input_bits
     isg = signed[0] if input_signed is None else input_signed
     in_q = QuantSpec(ib, isg, np.float32(1.0 / (1 << ib)), np.float32(0))
-    layers, src, src_bits, src_signed = [], n_inputs, ib, isg
+    encoder = None
+    src, src_bits, src_signed = n_inputs, ib, isg
+    if thermometer is not None:
+        encoder = ThermometerEncoder(random_thresholds(rng, n_inputs, thermometer, in_q.code_min, in_q.code_max))
+        src, src_bits, src_signed = encoder.n_outputs, 1, False
+    layers = []
     for l, w in enumerate(widths):
         f = min(fan_in[l], src)
         idx = np.argsort(rng.random((w, src)), axis=1)[:, :f]
@@ -37,5 +63,11 @@ def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3,
         layers.append(LayerIR.from_dense(f"layer{l}", idx, src_bits, src_signed, bits[l], signed[l],
                                          tables, kind=kind))
         src, src_bits, src_signed = w, bits[l], signed[l]
-    out_q = QuantSpec(bits[-1], signed[-1], np.float32(1.0), np.float32(0))
-    return NetworkIR(in_q, n_inputs, layers, out_q, {"name": f"random-{seed}"}).validate()
+    head = None
+    ob, osg = bits[-1], signed[-1]
+    if n_classes is not None:
+        head = GroupSum(random_groups(rng, widths[-1], n_classes))
+        ob, osg = head.score_encoding(layers[-1].out_bits, layers[-1].out_signed)
+    out_q = QuantSpec(ob, osg, np.float32(1.0), np.float32(0))
+    return NetworkIR(in_q, n_inputs, layers, out_q, {"name": f"random-{seed}"}, encoder, head,
+                     bool(argmax)).validate()

@@ -114,10 +114,10 @@ def test_wrong_version_is_a_clear_error(tmp_path):
 
     def bump(name, blob):
         if name == "__header__.npy":
-            return blob.replace(b'"version": 1', b"\"version\": 7")
+            return blob.replace(b'"version": 2', b"\"version\": 7")
         return blob
     _rewrite(p, tmp_path / "v7.npz", bump)
-    with pytest.raises(IRFormatError, match="IR format version 7 is not supported; this lutnet reads version 1"):
+    with pytest.raises(IRFormatError, match=r"IR format version 7 is newer than this lutnet reads \(2\): upgrade lutnet"):
         NetworkIR.load(tmp_path / "v7.npz")
 
 
