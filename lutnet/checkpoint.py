@@ -45,12 +45,20 @@ def _read(path, what: str):
 
 
 def _load_state(path, model, state_dict, what: str):
+    from brevitas import config as brevitas_config
+    # A quantizer with runtime-statistics scaling has no ``value`` entry until it has seen data; the
+    # saved model then had none either, and Brevitas may skip exactly that key (nothing else).
+    ignore = brevitas_config.IGNORE_MISSING_KEYS
+    brevitas_config.IGNORE_MISSING_KEYS = True
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as e:
-        source = "config" if what == "checkpoint" else "layer arguments"
-        raise LutnetError(f"{path}: the weights do not fit the model its {source} describes "
-                          f"({what} from another model?): {str(e).splitlines()[0]}") from None
+        source = "its config describes" if what == "checkpoint" else "its layer arguments describe"
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        raise LutnetError(f"{path}: the weights do not fit the model {source} ({what} from another model?): "
+                          f"{' '.join(lines[:2])}") from None
+    finally:
+        brevitas_config.IGNORE_MISSING_KEYS = ignore
     model.eval()
     return model
 
@@ -85,7 +93,18 @@ def _import(dotted: str, path, what: str):
                           f"({e}); import or define it in an importable module before loading") from None
 
 
-def _quantizer_args(q) -> dict | None:
+_MISSING = object()
+
+
+def _attr(injector, name):
+    """An injector's attribute, or _MISSING (Brevitas raises DependencyError, not AttributeError)."""
+    try:
+        return getattr(injector, name)
+    except Exception:
+        return _MISSING
+
+
+def _quantizer_args(q, where: str) -> dict | None:
     """The constructor arguments of a Brevitas activation quantizer module built from a recipe."""
     if q is None:
         return None
@@ -93,12 +112,12 @@ def _quantizer_args(q) -> dict | None:
     recipe = next((c for c in inj.__mro__ if c.__module__ != "brevitas.inject"), None)
     if recipe is None or "<locals>" in recipe.__qualname__ or recipe.__module__ == "__main__":
         name = getattr(recipe, "__qualname__", type(q).__name__)
-        raise LutnetError(f"quantizer recipe {name} is defined inside a function or in __main__: a saved model "
+        raise LutnetError(f"{where}: quantizer recipe {name} is defined inside a function or in __main__: a saved model "
                           f"names its recipes by import path, so define {name} in an importable module")
     extra = {}
     for k in _RANGE_ARGS:
-        if hasattr(inj, k) and (not hasattr(recipe, k) or getattr(inj, k) != getattr(recipe, k)):
-            v = getattr(inj, k)
+        v = _attr(inj, k)
+        if v is not _MISSING and (_attr(recipe, k) is _MISSING or v != _attr(recipe, k)):
             extra[k] = v.item() if hasattr(v, "item") else v
     return {"module": _dotted(type(q)), "recipe": _dotted(recipe), "bit_width": int(inj.bit_width), "kwargs": extra}
 
@@ -110,7 +129,8 @@ def layer_arguments(layer) -> dict:
     return {"in_features": layer.in_features, "out_features": layer.out_features, "fan_in": layer.fan_in,
             "neuron": n.kind, "neuron_options": options, "batch_norm": layer.bn is not None,
             "bn": None if layer.bn is None else {"eps": layer.bn.eps, "momentum": layer.bn.momentum},
-            "input_quant": _quantizer_args(layer.input_quant), "output_quant": _quantizer_args(layer.output_quant),
+            "input_quant": _quantizer_args(layer.input_quant, f"LUTLayer {layer.name!r} input_quant"),
+            "output_quant": _quantizer_args(layer.output_quant, f"LUTLayer {layer.name!r} output_quant"),
             "name": layer.name, "connectivity": layer.connectivity.cpu().tolist()}
 
 

@@ -180,3 +180,29 @@ def test_keras_frontend_models_and_checkpoints(tmp_path):
     with pytest.raises(LutnetError, match=r"checkpoint_keras is not a lutnet Keras checkpoint \(written by lutnet "
                                           r"train --framework keras"):
         fe.load_checkpoint(ckpt)
+
+
+def test_save_load_brevitas_quantizer_modules_and_refuses_local_recipes(tmp_path):
+    from brevitas.nn import QuantHardTanh, QuantIdentity, QuantReLU
+    from brevitas.quant import Int8ActPerTensorFixedPoint
+    torch.manual_seed(0)
+    X = torch.randn(500, 6) * 2
+    for q0, q1, bits in [(QuantHardTanh(bit_width=3, max_val=2.0, min_val=-2.0, return_quant_tensor=True),
+                          QuantReLU(bit_width=2, return_quant_tensor=True), None),
+                         (QuantIdentity(act_quant=Int8ActPerTensorFixedPoint, bit_width=4, return_quant_tensor=True),
+                          "signed", 3)]:
+        net = LUTNet([LUTLayer(6, 4, 2, input_quant=q0, input_bit_width=None, output_quant=q1,
+                               output_bit_width=bits, seed=0)])
+        back = LUTNet.load(net.save(tmp_path / "m.pt", overwrite=True))
+        assert type(back.layers[0].input_quant) is type(q0)
+        assert back.layers[0].input_info().spec() == net.layers[0].input_info().spec()
+        np.testing.assert_array_equal(back.output_codes(X).numpy(), net.output_codes(X).numpy())
+
+    class LocalRecipe(SignedActQuant):
+        max_val = 2.0
+
+    net = LUTNet([LUTLayer(6, 4, 2, input_quant=LocalRecipe, input_bit_width=2, name="l0")])
+    with pytest.raises(LutnetError, match=r"^LUTLayer 'l0' input_quant: quantizer recipe "
+                                          r"test_save_load_.*LocalRecipe is defined inside a function or in __main__"):
+        net.save(tmp_path / "local.pt")
+    assert not (tmp_path / "local.pt").exists()
