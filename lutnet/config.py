@@ -3,9 +3,11 @@
 Loading is strict: an unknown key, a missing required key or a value of the wrong type is a
 :class:`~lutnet.errors.ConfigError` naming the file and the key.
 """
+# ruff: noqa: UP045  (typing.Optional kept: lutnet.sweep.spec reads the fields' typing.Union)
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
@@ -111,7 +113,7 @@ def _type_name(t) -> str:
 def _convert(value, tp, where: str, src: str):
     """Check/convert ``value`` against the annotation ``tp``."""
     origin = typing.get_origin(tp)
-    if origin is typing.Union:
+    if origin is typing.Union or origin is types.UnionType:  # Optional[X] / X | None
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None

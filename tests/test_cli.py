@@ -1,12 +1,12 @@
 """The lutnet command end to end on the bundled digits (a few epochs)."""
-import torch
 import pytest
+import torch
 
+from lutnet.builder import build_model
 from lutnet.checkpoint import load_checkpoint, save_checkpoint
 from lutnet.cli import main
 from lutnet.config import load_config
 from lutnet.errors import LutnetError
-from lutnet.builder import build_model
 from lutnet.ir import NetworkIR
 
 
@@ -58,6 +58,7 @@ def test_checkpoint_from_another_model(tmp_path, trained):
 def test_onnx_command(trained, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     import numpy as np
+
     from lutnet.onnx_export import run_onnx
     ir_path = tmp_path / "m.npz"
     assert main(["export", str(trained / "checkpoint.pt"), "-o", str(ir_path), "-q"]) == 0

@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
+from lutnet.rtl import cli
 from lutnet.testing import random_network_ir
 from lutnet.vectors import random_input_codes
-from lutnet.rtl import cli
 
 
 def run(argv):
