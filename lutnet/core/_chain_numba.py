@@ -29,11 +29,25 @@ def dot_chain_kernel(xf, w, b, has_bias, out, n0, n1):  # pragma: no cover - com
                 wv = w[n, 0, o]
                 for r in range(m):
                     acc[r] = x0[r] * wv
-                for i in range(1, A):
+                i = 1
+                while i + 4 <= A:  # four steps per pass: the running sum stays in a register
+                    xa = xf[i, nx, r0:r0 + m]
+                    xb = xf[i + 1, nx, r0:r0 + m]
+                    xc = xf[i + 2, nx, r0:r0 + m]
+                    xd = xf[i + 3, nx, r0:r0 + m]
+                    wa, wb, wc, wd = w[n, i, o], w[n, i + 1, o], w[n, i + 2, o], w[n, i + 3, o]
+                    for r in range(m):
+                        s = acc[r] + xa[r] * wa
+                        s = s + xb[r] * wb
+                        s = s + xc[r] * wc
+                        acc[r] = s + xd[r] * wd
+                    i += 4
+                while i < A:
                     xi = xf[i, nx, r0:r0 + m]
                     wv = w[n, i, o]
                     for r in range(m):
                         acc[r] = acc[r] + xi[r] * wv
+                    i += 1
                 if has_bias:
                     bv = b[n, o]
                     for r in range(m):
