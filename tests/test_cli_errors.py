@@ -147,7 +147,7 @@ def test_force_only_on_commands_that_write(work, argv):
 def test_same_spellings_on_every_writing_command():
     p = cli.build_parser()
     sub = next(a for a in p._actions if a.dest == "command").choices
-    for name in ("train", "export", "onnx", "demo", "verilog", "simulate", "build"):
+    for name in ("train", "export", "onnx", "demo", "verilog", "simulate", "build", "sweep"):
         opts = {o for a in sub[name]._actions for o in a.option_strings}
         assert {"-o", "--output", "--force", "-q", "--quiet"} <= opts, name
     for name in ("verify", "info"):
