@@ -9,6 +9,13 @@ Layout of an emitted design (``write_verilog``), all module names prefixed with 
   statement (self-contained).  Both carry ``rom_style = "distributed"`` so vendors map tables to LUTs.
 * ``<top>_l<l>``: one module per layer instantiating its neurons.  Every module has its own file
   ``<module>.v`` (Verilator's DECLFILENAME rule).
+* IR stages, each a module with ports ``x``/``y`` (see ``lutnet.ir``): ``<top>_enc`` (thermometer
+  encoder: one comparator per threshold on the raw input codes; thresholds outside the code range are
+  constant bits), ``<top>_head`` (GroupSum: one balanced adder tree per class, operands sign- or
+  zero-extended to the score width, which holds every score exactly) and ``<top>_argmax`` (a
+  balanced tree of compare-select nodes; on a tie the lower index wins, so the first maximum).
+  Stages are pipelined like layers: ``pipeline=k`` puts a register after every k-th stage of
+  ``encoder, layer 0, ..., head, argmax``, ``output_reg`` after the last.
 * ``<top>``: the top (file ``<top>.v``) with ports ``clk, in_valid, x, out_valid, y``.  Input feature
   ``k`` occupies ``x[k*b +: b]`` and output class ``k`` occupies ``y[k*bo +: bo]`` (bit patterns, two's
   complement for signed codes).  Optional registers: on the input, after every ``pipeline`` layers and
@@ -145,7 +152,8 @@ class VerilogInfo:
     pipeline: int
     input_reg: bool
     output_reg: bool
-    registered_layers: list  # layer indices followed by a register
+    registered_layers: list  # stage indices followed by a register (stages: encoder, layers, head,
+    #                          argmax in order; without encoder/head/argmax these are the layer indices)
     table_style: str
     n_table_modules: int
     n_neurons: int
@@ -265,8 +273,10 @@ def write_verilog(ir: NetworkIR, out_dir, *, pipeline=1, input_reg: bool = False
     out_dir = Path(out_dir)
     old = _check_dir(out_dir, overwrite)
     d = _Design(top, table_style)
-    layer_modules, out_bits, out_signed = _emit_layers(ir, d)
-    info = _emit_top(ir, d, layer_modules, out_bits, out_signed, pipeline, input_reg, output_reg, out_dir)
+    layer_modules, _, _ = _emit_layers(ir, d)
+    stage_modules = _emit_stages(ir, d, layer_modules)
+    out_bits, out_signed = ir.output_encoding()
+    info = _emit_top(ir, d, stage_modules, out_bits, out_signed, pipeline, input_reg, output_reg, out_dir)
     _write_design(ir, d, info, out_dir, old)
     return info
 
@@ -294,8 +304,7 @@ def _table_module(d: _Design, tab: np.ndarray, abits: int, obits: int) -> str:
 def _emit_layers(ir: NetworkIR, d: _Design) -> tuple[list, np.ndarray, np.ndarray]:
     """Render every table module and one module per layer wiring its neurons; returns the layer
     modules ``[(name, output width)]`` and the last layer's output bits and signedness."""
-    src_bits = np.full(ir.n_inputs, ir.input_quant.bits, np.int64)
-    src_signed = np.full(ir.n_inputs, ir.input_quant.signed)
+    src_bits, src_signed = ir.layer0_sources()
     layer_modules = []
     for li, L in enumerate(ir.layers):
         src_off = np.cumsum(src_bits) - src_bits
@@ -328,11 +337,136 @@ def _emit_layers(ir: NetworkIR, d: _Design) -> tuple[list, np.ndarray, np.ndarra
     return layer_modules, src_bits, src_signed
 
 
+def _literal(value: int, bits: int) -> str:
+    """A ``bits``-wide binary literal of ``value``'s two's-complement pattern."""
+    return f"{bits}'b" + bit_chars([int(value) & ((1 << bits) - 1)], bits).tobytes().decode()
+
+
+def _extend(bus: str, lo: int, bits: int, signed: bool, width: int) -> str:
+    """``bus[lo +: bits]`` sign- (signed) or zero-extended to ``width`` bits."""
+    v = _slice(bus, lo, bits)
+    if width == bits:
+        return v
+    fill = f"{bus}[{lo + bits - 1}]" if signed else "1'b0"
+    return f"{{{{{width - bits}{{{fill}}}}}, {v}}}"
+
+
+def _tree_sum(terms: list) -> str:
+    """A balanced parenthesized sum (an adder tree, not a chain)."""
+    if len(terms) == 1:
+        return terms[0]
+    h = (len(terms) + 1) // 2
+    return f"({_tree_sum(terms[:h])} + {_tree_sum(terms[h:])})"
+
+
+def _emit_encoder(ir: NetworkIR, d: _Design) -> tuple[str, int]:
+    q = ir.input_quant
+    b = q.bits
+    feat, thr = ir.encoder.flat()
+    real = ir.encoder.comparators(q)
+    lines = []
+    for i, (f, t) in enumerate(zip(feat.tolist(), thr.tolist())):
+        if t <= q.code_min:
+            lines.append(f"    assign y[{i}] = 1'b1;  // feature {f} >= {t}: always (threshold at or below the code range)")
+        elif t > q.code_max:
+            lines.append(f"    assign y[{i}] = 1'b0;  // feature {f} >= {t}: never (threshold above the code range)")
+        elif q.signed:
+            lines.append(f"    assign y[{i}] = $signed({_slice('x', f * b, b)}) >= $signed({_literal(t, b)});"
+                         f"  // feature {f} >= {t}")
+        else:
+            lines.append(f"    assign y[{i}] = {_slice('x', f * b, b)} >= {_literal(t, b)};  // feature {f} >= {t}")
+    used = np.zeros(ir.n_inputs, bool)
+    used[feat[real]] = True
+    name = f"{d.top}_enc"
+    n = ir.encoder.n_outputs
+    d.files[f"{name}.v"] = render(
+        "stage.v.j2", name=name, description=f"thermometer encoder, {ir.n_inputs} raw features x {b} bits "
+        f"({'signed' if q.signed else 'unsigned'} codes) -> {n} bits.",
+        notes=["Bit j of feature i (features concatenated, thresholds ascending) = (code_i >= threshold_ij),",
+               f"comparators: {int(real.sum())} (constant bits for thresholds outside [{q.code_min}, {q.code_max}])."],
+        in_width=ir.n_inputs * b, out_width=n, unused_in=bool((~used).any()), body="\n".join(lines)).encode()
+    return name, n
+
+
+def _emit_head(ir: NetworkIR, d: _Design) -> tuple[str, int]:
+    last = ir.layers[-1]
+    ob = last.out_bits.astype(np.int64)
+    off = np.cumsum(ob) - ob
+    sb = int(ir.score_encoding()[0][0])
+    lo, hi = ir.head.score_ranges(last.out_bits, last.out_signed)
+    lines = []
+    for c in range(ir.n_scores):
+        terms = [_extend("x", int(off[k]), int(ob[k]), bool(last.out_signed[k]), sb) for k in ir.head.members(c)]
+        lines.append(f"    assign y[{(c + 1) * sb - 1}:{c * sb}] = {_tree_sum(terms)};  // class {c}: "
+                     f"{len(terms)} outputs, score in [{int(lo[c])}, {int(hi[c])}]")
+    name = f"{d.top}_head"
+    d.files[f"{name}.v"] = render(
+        "stage.v.j2", name=name, description=f"GroupSum head, {last.out_features} outputs -> {ir.n_scores} class "
+        f"scores of {sb} bits ({'signed' if ir.output_quant.signed else 'unsigned'}).",
+        notes=["Class c's score = the exact sum of its outputs' codes (balanced adder tree); class c at",
+               f"bits [c*{sb} +: {sb}]."],
+        in_width=int(ob.sum()), out_width=ir.n_scores * sb, unused_in=False, body="\n".join(lines)).encode()
+    return name, ir.n_scores * sb
+
+
+def _emit_argmax(ir: NetworkIR, d: _Design) -> tuple[str, int]:
+    bits, signed = ir.score_encoding()
+    off = np.cumsum(bits) - bits
+    n, ib = ir.n_scores, ir.argmax_bits
+    lines = []
+    if n == 1:
+        lines.append(f"    assign y = {ib}'d0;  // one class")
+    else:
+        w = int(bits.max())
+        sg = bool(signed.any())
+        # every score extended to the widest (signed if any is signed)
+        level = []
+        for k in range(n):
+            lines.append(f"    wire [{w - 1}:0] v0_{k} = {_extend('x', int(off[k]), int(bits[k]), bool(signed[k]), w)};")
+            level.append((f"v0_{k}", f"{ib}'d{k}"))
+        depth = 0
+        while len(level) > 1:
+            depth += 1
+            nxt = []
+            for j, (a, b) in enumerate(zip(level[0::2], level[1::2])):
+                root = len(level) == 2
+                gt = f"$signed({b[0]}) > $signed({a[0]})" if sg else f"{b[0]} > {a[0]}"
+                lines.append(f"    wire c{depth}_{j} = {gt};  // a tie keeps the lower index")
+                if not root:
+                    lines.append(f"    wire [{w - 1}:0] v{depth}_{j} = c{depth}_{j} ? {b[0]} : {a[0]};")
+                lines.append(f"    wire [{ib - 1}:0] i{depth}_{j} = c{depth}_{j} ? {b[1]} : {a[1]};")
+                nxt.append((f"v{depth}_{j}", f"i{depth}_{j}"))
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level = nxt
+        lines.append(f"    assign y = {level[0][1]};")
+    name = f"{d.top}_argmax"
+    d.files[f"{name}.v"] = render(
+        "stage.v.j2", name=name, description=f"argmax over {n} class scores -> the class index ({ib} bits).",
+        notes=["The first index of the maximum: a balanced tree of compare-select nodes, the lower index",
+               "wins ties."],
+        in_width=int(bits.sum()), out_width=ib, unused_in=n == 1, body="\n".join(lines)).encode()
+    return name, ib
+
+
+def _emit_stages(ir: NetworkIR, d: _Design, layer_modules: list) -> list:
+    """Render the encoder/head/argmax modules; every stage ``(module, output width)`` in order."""
+    stages = list(layer_modules)
+    if ir.encoder is not None:
+        stages.insert(0, _emit_encoder(ir, d))
+    if ir.head is not None:
+        stages.append(_emit_head(ir, d))
+    if ir.argmax:
+        stages.append(_emit_argmax(ir, d))
+    return stages
+
+
 def _emit_top(ir: NetworkIR, d: _Design, layer_modules: list, out_bits, out_signed, pipeline: int,
               input_reg: bool, output_reg: bool, out_dir: Path) -> VerilogInfo:
-    """Render the top module (registers, valid chain) and the testbench; the design's VerilogInfo."""
+    """Render the top module (registers, valid chain) and the testbench; the design's VerilogInfo.
+    ``layer_modules``: every stage's ``(module, output width)`` in order (encoder, layers, head, argmax)."""
     top = d.top
-    nL = len(ir.layers)
+    nL = len(layer_modules)
     regs = registered_layers(nL, pipeline, output_reg)
     latency = int(bool(input_reg)) + len(regs)
     in_width = ir.n_inputs * ir.input_quant.bits
@@ -341,18 +475,20 @@ def _emit_top(ir: NetworkIR, d: _Design, layer_modules: list, out_bits, out_sign
     if input_reg:
         stages.append({"kind": "reg", "name": "x_q", "width": in_width, "src": "x"})
         cur = "x_q"
-    for li, (lname, w) in enumerate(layer_modules):
-        stages.append({"kind": "layer", "name": f"l{li}_y", "width": w, "src": cur, "module": lname})
-        cur = f"l{li}_y"
+    short = {"encoder": "enc", "head": "head", "argmax": "argmax"}
+    for li, ((lname, w), st) in enumerate(zip(layer_modules, ir.stages)):
+        wire = short.get(st, "l" + st[len("layer"):])
+        stages.append({"kind": "layer", "name": f"{wire}_y", "width": w, "src": cur, "module": lname})
+        cur = f"{wire}_y"
         if li in regs:
-            stages.append({"kind": "reg", "name": f"l{li}_q", "width": w, "src": cur})
-            cur = f"l{li}_q"
+            stages.append({"kind": "reg", "name": f"{wire}_q", "width": w, "src": cur})
+            cur = f"{wire}_q"
     out_width = int(out_bits.sum())
     n_neurons = int(sum(L.out_features for L in ir.layers))
     d.files[f"{top}.v"] = render(
-        "top.v.j2", top=top, n_layers=nL, n_neurons=n_neurons, in_width=in_width, out_width=out_width,
+        "top.v.j2", top=top, n_layers=len(ir.layers), stage_names=ir.stages, n_neurons=n_neurons, in_width=in_width, out_width=out_width,
         in_bits=ir.input_quant.bits, in_uniform=True, out_bits=int(out_bits[0]),
-        out_uniform=bool((out_bits == out_bits[0]).all()), latency=latency, input_reg=input_reg,
+        out_uniform=bool((np.asarray(out_bits) == out_bits[0]).all()), latency=latency, input_reg=input_reg,
         reg_after=[str(r) for r in regs], stages=stages, last=cur).encode()
     tb_name = f"{top}_tb.sv"
     d.files[tb_name] = render("tb.sv.j2", top=top, latency=latency, in_width=in_width,
@@ -372,7 +508,9 @@ def _emit_top(ir: NetworkIR, d: _Design, layer_modules: list, out_bits, out_sign
                        output_ports=out_ports, pipeline=pipeline, input_reg=bool(input_reg),
                        output_reg=bool(output_reg), registered_layers=regs, table_style=d.table_style,
                        n_table_modules=len(d.modules), n_neurons=n_neurons, design_hash=h.hexdigest(),
-                       options={"ir_file": f"{top}.lutir"})
+                       options={"ir_file": f"{top}.lutir", "stages": ir.stages,
+                                "stage_modules": {st: m for st, (m, _) in zip(ir.stages, layer_modules)
+                                                  if not st.startswith("layer")}})
 
 
 def _write_design(ir: NetworkIR, d: _Design, info: VerilogInfo, out_dir: Path, old: list):
@@ -397,7 +535,8 @@ def load_info(out_dir) -> VerilogInfo:
 
 
 def pack_inputs(ir: NetworkIR, codes: np.ndarray) -> np.ndarray:
-    """(N, n_inputs) codes -> (N, W) LSB-first bit array of the x bus."""
+    """(N, n_inputs) codes -> (N, W) LSB-first bit array of the x bus (the raw input codes; an
+    encoder is inside the design)."""
     b = ir.input_quant.bits
     pat = np.bitwise_and(np.asarray(codes, np.int64), (1 << b) - 1)
     return pack_bits(pat, np.full(ir.n_inputs, b))
