@@ -8,11 +8,18 @@ samples, neurons and fan-in positions at once::
     codes' = Cast(Gather(tables, addr + offsets), int64)              flat tables, per-neuron offsets
 
 so variable per-neuron fan-in (``indices`` padded with -1, ``in_bits`` 0) needs no special case.
+The IR's stages are ONNX operators too: the thermometer encoder is ``Gather`` (each bit's feature)
++ ``GreaterOrEqual`` (its threshold) + ``Cast`` (tensor ``enc_bits``); the GroupSum head pads the last
+layer's codes with a zero column, gathers each class's outputs (classes padded to the largest with
+the zero column) and ``ReduceSum``s them (``head_scores``); argmax is ``ArgMax`` with
+``select_last_index=0`` (first index of the maximum, ``argmax_index``, (N, 1)).
 ``BitwiseAnd`` keeps the two's-complement bit pattern of signed codes, exactly as in
 :meth:`lutnet.ir.LayerIR.evaluate`.  The graph's input is ``codes`` (int64, the input quantizer's
 codes) or, with ``float_input=True``, ``x`` (float32, quantized in the graph with the IR's
-``QuantSpec`` formula).  Outputs: ``codes_out`` (int64), ``scores`` (float32, dequantized) and
-``prediction`` (int64, first index of the maximum code).
+``QuantSpec`` formula).  Outputs: ``codes_out`` (int64, the network's outputs: the last layer's
+codes, the head's class scores, or with argmax the (N, 1) class index), ``scores`` (float32, the
+class scores dequantized with ``output_quant``) and ``prediction`` (int64, first index of the maximum
+score).
 
 Input checks: an ONNX graph cannot raise on bad data (ONNX has no assertion operator), so NaN
 features give undefined codes (``Cast`` of NaN), out-of-range codes read the wrong table rows or fail
@@ -87,6 +94,27 @@ def _layer(g: _Graph, li: int, layer, codes: str) -> str:
     return g.op("Cast", [out], p + "codes", to=g.onnx.TensorProto.INT64)
 
 
+def _encoder(g: _Graph, encoder, codes: str) -> str:
+    feat, thr = encoder.flat()
+    fields = g.op("Gather", [codes, g.const("enc_feature", feat)], "enc_fields", axis=1)
+    ge = g.op("GreaterOrEqual", [fields, g.const("enc_thresholds", thr)], "enc_ge")
+    return g.op("Cast", [ge], "enc_bits", to=g.onnx.TensorProto.INT64)
+
+
+def _head(g: _Graph, head, n_out: int, codes: str) -> str:
+    """Class sums: codes padded with a zero column (index n_out), gathered per class, summed."""
+    n_classes = head.n_classes
+    members = [head.members(c) for c in range(n_classes)]
+    width = max(len(m) for m in members)
+    idx = np.full((n_classes, width), n_out, np.int64)
+    for c, m in enumerate(members):
+        idx[c, :len(m)] = m
+    padded = g.op("Pad", [codes, g.const("head_pads", np.array([0, 0, 0, 1], np.int64)),
+                          g.const("head_zero", np.array(0, np.int64))], "head_padded", mode="constant")
+    fields = g.op("Gather", [padded, g.const("head_members", idx)], "head_fields", axis=1)
+    return g.op("ReduceSum", [fields, g.const("head_axis", np.array([2], np.int64))], "head_scores", keepdims=0)
+
+
 def to_onnx(ir: NetworkIR, float_input: bool = False, name: str | None = None):
     """The ``onnx.ModelProto`` computing ``ir`` (see the module docstring for inputs/outputs)."""
     ir.validate()
@@ -98,17 +126,24 @@ def to_onnx(ir: NetworkIR, float_input: bool = False, name: str | None = None):
     else:
         graph_in = helper.make_tensor_value_info("codes", TP.INT64, ["N", ir.n_inputs])
         codes = "codes"
+    if ir.encoder is not None:
+        codes = _encoder(g, ir.encoder, codes)
     for li, layer in enumerate(ir.layers):
         codes = _layer(g, li, layer, codes)
+    if ir.head is not None:
+        codes = _head(g, ir.head, ir.layers[-1].out_features, codes)
+    out = codes
+    if ir.argmax:
+        out = g.op("ArgMax", [codes], "argmax_index", axis=1, keepdims=1, select_last_index=0)
     oq = ir.output_quant
-    g.op("Identity", [codes], "codes_out")
+    g.op("Identity", [out], "codes_out")
     centred = g.op("Sub", [g.op("Cast", [codes], "out_float", to=TP.FLOAT),
                            g.const("out_zero_point", oq.zero_point.astype(np.float32))], "out_centred")
     g.op("Mul", [centred, g.const("out_scale", oq.scale.astype(np.float32))], "scores")
     g.op("ArgMax", [codes], "prediction", axis=1, keepdims=0, select_last_index=0)
     n_out = ir.n_outputs
     outputs = [helper.make_tensor_value_info("codes_out", TP.INT64, ["N", n_out]),
-               helper.make_tensor_value_info("scores", TP.FLOAT, ["N", n_out]),
+               helper.make_tensor_value_info("scores", TP.FLOAT, ["N", ir.n_scores]),
                helper.make_tensor_value_info("prediction", TP.INT64, ["N"])]
     graph = helper.make_graph(g.nodes, name or str(ir.metadata.get("name", "lutnet")), [graph_in], outputs,
                               initializer=g.inits)
@@ -120,6 +155,15 @@ def to_onnx(ir: NetworkIR, float_input: bool = False, name: str | None = None):
                                    "lutnet_input_code_min": str(q.code_min), "lutnet_input_code_max": str(q.code_max)})
     g.onnx.checker.check_model(model)
     return model
+
+
+def stage_outputs(ir: NetworkIR) -> list:
+    """``(tensor name, width)`` of every stage's output inside :func:`to_onnx`'s graph, in order
+    (``enc_bits``, ``l<i>_codes``, ``head_scores``, ``argmax_index``)."""
+    out = [("enc_bits", ir.n_encoded)] if ir.encoder is not None else []
+    out += [(f"l{i}_codes", L.out_features) for i, L in enumerate(ir.layers)]
+    out += [("head_scores", ir.n_scores)] if ir.head is not None else []
+    return out + ([("argmax_index", 1)] if ir.argmax else [])
 
 
 def save_onnx(ir: NetworkIR, path, float_input: bool = False, overwrite: bool = False) -> Path:
