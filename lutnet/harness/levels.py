@@ -71,25 +71,30 @@ def ir_level(ir: NetworkIR) -> Level:
 
 
 def onnx_with_layer_outputs(ir: NetworkIR):
-    """``to_onnx(ir)`` with every layer's codes (``l<i>_codes``) as extra outputs."""
+    """``to_onnx(ir)`` with every layer's codes (``l<i>_codes``) and the head's scores
+    (``head_scores``) as extra outputs (the stages ``ir.evaluate(return_all=True)`` lists)."""
     from onnx import TensorProto, helper
 
-    from ..onnx_export import to_onnx
+    from ..onnx_export import stage_outputs, to_onnx
     m = to_onnx(ir)
-    for i, L in enumerate(ir.layers):
-        m.graph.output.append(helper.make_tensor_value_info(f"l{i}_codes", TensorProto.INT64,
-                                                            ["N", L.out_features]))
+    for name, width in stage_outputs(ir):
+        if name not in ("enc_bits", "argmax_index"):
+            m.graph.output.append(helper.make_tensor_value_info(name, TensorProto.INT64, ["N", width]))
     return m
 
 
 def onnx_level(ir: NetworkIR) -> Level:
     import onnxruntime as ort
+
+    from ..onnx_export import stage_outputs
     m = onnx_with_layer_outputs(ir)
     sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [f"l{i}_codes" for i in range(len(ir.layers))]
+    names = [n for n, _ in stage_outputs(ir) if n not in ("enc_bits", "argmax_index")] + ["codes_out"]
 
     def run(codes):
         layers = sess.run(names, {"codes": np.asarray(codes, np.int64)})
+        if not ir.argmax:
+            layers = layers[:-1]  # codes_out is the last stage's output already listed
         return LevelOutput(layers[-1], layers)
     return Level("onnx", run)
 
