@@ -30,6 +30,10 @@ OPTION_NAMES = {"linear": (), "poly": ("degree",), "subnet": ("width", "depth", 
 
 
 # ---------------------------------------------------------------------- ops adapters
+# An ops adapter provides: dot_chain(x, w, b) (exact: the left-to-right chain of
+# :func:`lutnet.core.kernels.dot_chain`), linear(h, w, b) and reduce_sum(x, axis) (training only),
+# relu, stack(seq, axis), to_float(codes), mask_zero(mask, v), all(mask), and to_numpy(t) /
+# from_numpy(a, like) (per-neuron constants such as batch norm's 1/sqrt(var + eps) are made in numpy).
 class NumpyOps:
     """The ops adapter over numpy float32 arrays (exact path only)."""
     name = "numpy"

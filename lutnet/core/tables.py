@@ -9,7 +9,7 @@ that must be the very function the model uses in inference.  Pruned inputs are c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -80,7 +80,6 @@ class LayerJob:
     attrs: dict
     codes_fn: Callable
     work_width: Callable = lambda shared_input: 1.0  # family.work_width
-    extra: dict = field(default_factory=dict)
 
     @property
     def active_fan_in(self) -> int:
