@@ -4,6 +4,10 @@ extraction, never re-derived here) and declare their attributes hls4ml style.
 * ``LUTQuantizer``: the network's input quantizer (a :class:`lutnet.ir.QuantSpec`); a pass folds it
   into the input layer, whose variable then carries input *codes*.
 * ``LUTDense``: one layer of LUT neurons (a :class:`lutnet.ir.LayerIR`), one lookup per neuron.
+* ``LUTThermometer``: the IR's thermometer encoder (a :class:`lutnet.ir.ThermometerEncoder`): raw
+  input codes -> one bit per threshold.
+* ``LUTGroupSum``: the IR's GroupSum head (a :class:`lutnet.ir.GroupSum`): per class, the sum of its
+  outputs' codes.
 * ``LUTArgmax``: the index of the first maximum output code (the predicted class).
 * ``LUTDequantize``: codes -> values at the end of the graph (folded into predict()).
 """
@@ -16,7 +20,7 @@ from hls4ml.model.attributes import Attribute
 from hls4ml.model.layers import Layer, register_layer
 from hls4ml.model.types import IntegerPrecisionType, Serializable
 
-from lutnet.ir import LayerIR, QuantSpec
+from lutnet.ir import GroupSum, LayerIR, QuantSpec, ThermometerEncoder
 
 OptionalQuant = (QuantSpec, type(None))
 
@@ -120,6 +124,85 @@ class LUTDense(Layer):
         self.add_output_variable([lut.out_features], precision=code_precision(lut.out_bits, lut.out_signed))
 
 
+class StageState(Serializable):
+    """Save/load (hls4ml ``ModelGraph.save``) of an encoder or head stage."""
+
+    @staticmethod
+    def state_of(stage) -> dict:
+        if isinstance(stage, ThermometerEncoder):
+            state = {'kind': stage.kind, 'counts': stage.counts, 'thresholds': stage.flat()[1]}
+        else:
+            state = {'kind': stage.kind, 'groups': np.array(stage.groups)}
+        return {'class_name': f'{StageState.__module__}.{StageState.__qualname__}', 'state': state}
+
+    @classmethod
+    def deserialize(cls, state):
+        if 'groups' in state:
+            return GroupSum(np.asarray(state['groups']), state.get('kind', 'groupsum'))
+        bounds = np.concatenate([[0], np.cumsum(np.asarray(state['counts'], np.int64))])
+        thr = np.asarray(state['thresholds'], np.int64)
+        return ThermometerEncoder([thr[a:b] for a, b in zip(bounds[:-1], bounds[1:])], state.get('kind', 'thermometer'))
+
+
+class LUTThermometer(Layer):
+    """Raw input codes -> thermometer bits (``encoder``: a :class:`lutnet.ir.ThermometerEncoder`)."""
+
+    _expected_attributes = [
+        Attribute('encoder', value_type=ThermometerEncoder),
+        Attribute('input_quant', value_type=OptionalQuant),
+        Attribute('n_in'),
+        Attribute('n_out'),
+    ]
+
+    def serialize_state(self):
+        state = super().serialize_state()
+        state['attributes']['encoder'] = StageState.state_of(self.get_attr('encoder'))
+        return state
+
+    def initialize(self):
+        serial_quant(self, 'input_quant')
+        enc: ThermometerEncoder = self.get_attr('encoder')
+        n_in = int(self.get_input_variable().size())
+        enc.validate(n_in)
+        self.set_attr('n_in', n_in)
+        self.set_attr('n_out', enc.n_outputs)
+        self.add_output_variable([enc.n_outputs], precision=IntegerPrecisionType(1, signed=False))
+
+
+class LUTGroupSum(Layer):
+    """Class scores = per-class sums of the previous layer's codes (``head``: a :class:`lutnet.ir.GroupSum`;
+    ``output_quant``: the scores' quantizer)."""
+
+    _expected_attributes = [
+        Attribute('head', value_type=GroupSum),
+        Attribute('output_quant', value_type=OptionalQuant),
+        Attribute('n_in'),
+        Attribute('n_out'),
+    ]
+
+    def serialize_state(self):
+        state = super().serialize_state()
+        state['attributes']['head'] = StageState.state_of(self.get_attr('head'))
+        return state
+
+    def initialize(self):
+        serial_quant(self, 'output_quant')
+        head: GroupSum = self.get_attr('head')
+        n_in = int(self.get_input_variable().size())
+        head.validate(n_in)
+        self.set_attr('n_in', n_in)
+        self.set_attr('n_out', head.n_classes)
+        q = self.get_attr('output_quant')
+        if q is not None:
+            precision = IntegerPrecisionType(q.bits, signed=q.signed)
+        else:  # the widest encoding of the inputs' code type
+            p = self.get_input_variable().type.precision
+            ob, osg = np.full(n_in, p.width), np.full(n_in, p.signed)
+            b, sg = head.score_encoding(ob, osg)
+            precision = IntegerPrecisionType(b, signed=sg)
+        self.add_output_variable([head.n_classes], precision=precision)
+
+
 class LUTArgmax(Layer):
     _expected_attributes = [Attribute('n_in')]
 
@@ -141,7 +224,8 @@ class LUTDequantize(Layer):
         self.add_output_variable(list(inp.shape), precision=inp.type.precision)
 
 
-LAYERS = {'LUTQuantizer': LUTQuantizer, 'LUTDense': LUTDense, 'LUTArgmax': LUTArgmax, 'LUTDequantize': LUTDequantize}
+LAYERS = {'LUTQuantizer': LUTQuantizer, 'LUTDense': LUTDense, 'LUTThermometer': LUTThermometer,
+          'LUTGroupSum': LUTGroupSum, 'LUTArgmax': LUTArgmax, 'LUTDequantize': LUTDequantize}
 
 
 def register_layers():

@@ -17,7 +17,7 @@ import numpy.ctypeslib as npc
 
 from lutnet.core.inputs import check_features, check_quant_codes
 from lutnet.errors import ProjectError, SimulationError, ToolNotFoundError
-from lutnet.ir import NetworkIR, QuantSpec
+from lutnet.ir import LayerIR, NetworkIR, QuantSpec
 
 from .project import IR_FILE, read_manifest
 
@@ -41,20 +41,31 @@ def project_dir(model) -> Path:
     return out
 
 
+def _ir_quants(ir: NetworkIR, has_argmax: bool) -> list:
+    """Per traced stage (encoder, layers, head, argmax) its output quantizer, known for the scores only."""
+    n = len(ir.stages) + (1 if has_argmax and not ir.argmax else 0)
+    scores = n - 1 - (1 if has_argmax else 0)
+    return [ir.output_quant if i == scores else None for i in range(n)]
+
+
 def project_network(model) -> tuple[NetworkIR, bool, list]:
-    """``(ir, has_argmax, per-layer output quantizers or None)`` of a converted or a linked model."""
+    """``(ir, has_argmax, per-stage output quantizers or None)`` of a converted or a linked model; the
+    stages are the encoder, the LUT layers, the head and the argmax the network has."""
     if is_linked(model):
         cached = getattr(model, '_lutnet_network', None)
         if cached is None:
             out = project_dir(model)
             manifest = read_manifest(out)
             ir = NetworkIR.load(out / IR_FILE)
-            quants = [None] * (len(ir.layers) - 1) + [ir.output_quant]
-            cached = model._lutnet_network = (ir, bool(manifest.get('argmax')), quants)
+            has_argmax = bool(manifest.get('argmax')) or ir.argmax
+            cached = model._lutnet_network = (ir, has_argmax, _ir_quants(ir, has_argmax))
         return cached
-    from .graph_ir import lut_structure, network_ir
-    _, luts, argmax = lut_structure(model)
-    return network_ir(model), argmax is not None, [n.get_attr('output_quant') for n in luts]
+    from .graph_ir import network_ir, stage_nodes
+    from .layers import LUTDense, LUTGroupSum
+    ir = network_ir(model)
+    quants = [n.get_attr('output_quant') if isinstance(n, (LUTDense, LUTGroupSum)) else None
+              for n in stage_nodes(model)]
+    return ir, ir.argmax, quants
 
 
 def compile_model(model):
@@ -130,8 +141,8 @@ def input_codes(ir: NetworkIR, x, codes: bool) -> tuple[np.ndarray, bool]:
 
 
 def _finish(model, ir, y, has_argmax, codes):
-    if has_argmax:
-        return y[:, 0] if _output(model) == 'cpp' else np.argmax(y, axis=1)
+    if has_argmax:  # the firmware's argmax (an IR file older than the argmax stage: the scores' argmax)
+        return y[:, 0] if (_output(model) == 'cpp' or ir.argmax) else np.argmax(y, axis=1)
     return y if codes else ir.scores(y)
 
 
@@ -149,7 +160,8 @@ class Trace(dict):
     and ``trace.codes[name]`` its output *codes* (int64).  Every LUT layer has codes; a layer has
     values when its output quantizer is known (every layer of a PyTorch or QKeras conversion; for an
     IR conversion or a linked project only the last, since the LUT IR records only the network's
-    input and output quantizers).  A final argmax appears in ``codes`` (class indices)."""
+    input and output quantizers).  The IR's stages are traced too: the encoder's bits, the head's class
+    scores (with values: the network's output quantizer) and a final argmax (class indices) in ``codes``."""
 
     def __init__(self, values: dict, codes: dict):
         super().__init__(values)
@@ -158,15 +170,19 @@ class Trace(dict):
 
 def _layer_names(model, ir, has_argmax):
     if is_linked(model):
-        names = [L.name for L in ir.layers]
-        return names + (['argmax'] if has_argmax else [])
-    from .graph_ir import lut_structure
-    _, luts, argmax = lut_structure(model)
-    return [n.name for n in luts] + ([argmax.name] if argmax is not None else [])
+        names = (['encoder'] if ir.encoder is not None else []) + [L.name for L in ir.layers]
+        return names + (['head'] if ir.head is not None else []) + (['argmax'] if has_argmax else [])
+    from .graph_ir import stage_nodes
+    return [n.name for n in stage_nodes(model)]
+
+
+def _stage_sizes(ir, has_argmax) -> list:
+    return (([ir.n_encoded] if ir.encoder is not None else []) + [L.out_features for L in ir.layers]
+            + ([ir.n_scores] if ir.head is not None else []) + ([1] if has_argmax else []))
 
 
 def _trace_cpp(model, codes, ir, has_argmax) -> list:
-    sizes = [L.out_features for L in ir.layers] + ([1] if has_argmax else [])
+    sizes = _stage_sizes(ir, has_argmax)
     name = model.config.get_project_name() + '_trace'
     fn = getattr(_lib(model), name, None)
     if fn is None:
@@ -184,13 +200,20 @@ def _trace_cpp(model, codes, ir, has_argmax) -> list:
 
 
 def _prefix_ir(ir: NetworkIR, k: int) -> NetworkIR:
-    """Layers 0..k of ``ir`` as a network whose outputs are layer k's codes."""
+    """Encoder and layers 0..k of ``ir`` as a network whose outputs are layer k's codes (``k = -1``:
+    the encoder's bits, through a layer of one-input identity tables)."""
+    if k < 0:
+        n = ir.n_encoded
+        ident = LayerIR.from_dense('encoder_bits', np.arange(n)[:, None], 1, False, 1, False,
+                                   np.tile(np.array([0, 1]), (n, 1)))
+        q = QuantSpec(1, False, np.float32(1), np.float32(0))
+        return NetworkIR(ir.input_quant, ir.n_inputs, [ident], q, {}, ir.encoder).validate()
     L = ir.layers[k]
     if len(set(L.out_bits.tolist())) != 1 or len(set(L.out_signed.tolist())) != 1:
         raise SimulationError(f"trace() of a Verilog project: layer {k} ({L.name!r}) mixes output widths or "
                               f"signedness, so its outputs cannot be the ports of a prefix network")
     q = QuantSpec(int(L.out_bits[0]), bool(L.out_signed[0]), np.float32(1), np.float32(0))
-    return NetworkIR(ir.input_quant, ir.n_inputs, ir.layers[:k + 1], q, {}).validate()
+    return NetworkIR(ir.input_quant, ir.n_inputs, ir.layers[:k + 1], q, {}, ir.encoder).validate()
 
 
 def _trace_verilog(model, codes, ir, has_argmax) -> list:
@@ -201,16 +224,21 @@ def _trace_verilog(model, codes, ir, has_argmax) -> list:
         raise ProjectError("the model is not compiled: call compile() before trace() (Verilog simulation)")
     sim = model.config.config['LUTNetConfig'].get('Simulator', 'verilator')
     outs = []
-    for k in range(len(ir.layers)):
-        if k == len(ir.layers) - 1:
+    stages = ir.stages
+    for i, stage in enumerate(stages):
+        if i == len(stages) - 1:
             sim_dir, info = model._lutnet_sim
             sub = ir
         else:
-            sub = _prefix_ir(ir, k)
+            if stage == 'head':
+                sub = NetworkIR(ir.input_quant, ir.n_inputs, ir.layers, ir.output_quant, {}, ir.encoder,
+                                ir.head).validate()
+            else:
+                sub = _prefix_ir(ir, -1 if stage == 'encoder' else int(stage[len('layer'):]))
             sim_dir, info, _, _ = prepare_simulator(sub, simulator=sim, work_dir=project_dir(model).resolve() / 'sim',
                                                     **_sim_options(model))
         outs.append(run_simulator(sim_dir, info, sub, codes, sim)[0])
-    if has_argmax:
+    if has_argmax and not ir.argmax:
         outs.append(np.argmax(outs[-1], axis=1)[:, None])
     return outs
 
@@ -224,7 +252,7 @@ def trace_model(model, x, codes=False):
     names = _layer_names(model, ir, has_argmax)
     codes_by = dict(zip(names, per_layer))
     values = {n: q.to_values(v) for n, v, q in zip(names, per_layer, quants) if q is not None}
-    last = per_layer[len(ir.layers) - 1]
+    last = per_layer[len(per_layer) - 1 - (1 if has_argmax else 0)]  # the class scores
     y = per_layer[-1][:, 0] if has_argmax else (last if codes else ir.scores(last))
     if single:
         y = y[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
-from .layers import LUTArgmax, LUTDense
+from .layers import LUTArgmax, LUTDense, LUTGroupSum, LUTThermometer
 
 
 def c_list(values) -> str:
@@ -26,6 +26,25 @@ lut_config_template = """struct config{index} : lutnet::lut_config {{
 const unsigned config{index}::index[{n_conn}] = {{{index_list}}};
 const unsigned config{index}::mask[{n_conn}] = {{{mask_list}}};
 const unsigned config{index}::shift[{n_conn}] = {{{shift_list}}};
+"""
+
+thermometer_config_template = """struct config{index} : lutnet::thermometer_config {{
+    static const unsigned n_in = {n_in};
+    static const unsigned n_out = {n_out};
+    static const unsigned feature[{n_out}];
+    static const long long threshold[{n_out}];
+}};
+const unsigned config{index}::feature[{n_out}] = {{{feature_list}}};
+const long long config{index}::threshold[{n_out}] = {{{threshold_list}}};
+"""
+
+groupsum_config_template = """struct config{index} : lutnet::groupsum_config {{
+    static const unsigned n_in = {n_in};
+    static const unsigned n_out = {n_out};
+    static const unsigned width = {width};
+    static const unsigned member[{n_members}];
+}};
+const unsigned config{index}::member[{n_members}] = {{{member_list}}};
 """
 
 argmax_config_template = """struct config{index} : lutnet::argmax_config {{
@@ -64,6 +83,54 @@ class LUTDenseFunctionTemplate(FunctionCallTemplate):
                 f"({p['input']}, {p['output']}, t{node.index});")
 
 
+class LUTThermometerConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(LUTThermometer)
+
+    def format(self, node):
+        feat, thr = node.get_attr('encoder').flat()
+        params = self._default_config_params(node)
+        params.update(feature_list=c_list(feat), threshold_list=', '.join(f'{int(t)}LL' for t in thr))
+        return thermometer_config_template.format(**params)
+
+
+class LUTThermometerFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(LUTThermometer, include_header=['nnet_utils/lutnet_lut.h'])
+
+    def format(self, node):
+        p = self._default_function_params(node)
+        return (f"lutnet::thermometer<{p['input_t']}, {p['output_t']}, {p['config']}>"
+                f"({p['input']}, {p['output']});")
+
+
+class LUTGroupSumConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(LUTGroupSum)
+
+    def format(self, node):
+        head = node.get_attr('head')
+        n_in = node.get_attr('n_in')
+        members = [head.members(c) for c in range(head.n_classes)]
+        width = max(len(m) for m in members)
+        idx = np.full((head.n_classes, width), n_in, np.int64)  # n_in: no member (padding)
+        for c, m in enumerate(members):
+            idx[c, :len(m)] = m
+        params = self._default_config_params(node)
+        params.update(width=width, n_members=idx.size, member_list=c_list(idx))
+        return groupsum_config_template.format(**params)
+
+
+class LUTGroupSumFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(LUTGroupSum, include_header=['nnet_utils/lutnet_lut.h'])
+
+    def format(self, node):
+        p = self._default_function_params(node)
+        return (f"lutnet::group_sum<{p['input_t']}, {p['output_t']}, {p['config']}>"
+                f"({p['input']}, {p['output']});")
+
+
 class LUTArgmaxConfigTemplate(LayerConfigTemplate):
     def __init__(self):
         super().__init__(LUTArgmax)
@@ -81,4 +148,6 @@ class LUTArgmaxFunctionTemplate(FunctionCallTemplate):
         return f"lutnet::argmax<{p['input_t']}, {p['output_t']}, {p['config']}>({p['input']}, {p['output']});"
 
 
-TEMPLATES = [LUTDenseConfigTemplate, LUTDenseFunctionTemplate, LUTArgmaxConfigTemplate, LUTArgmaxFunctionTemplate]
+TEMPLATES = [LUTDenseConfigTemplate, LUTDenseFunctionTemplate, LUTThermometerConfigTemplate,
+             LUTThermometerFunctionTemplate, LUTGroupSumConfigTemplate, LUTGroupSumFunctionTemplate,
+             LUTArgmaxConfigTemplate, LUTArgmaxFunctionTemplate]

@@ -18,7 +18,7 @@ from hls4ml.writer.writers import Writer
 from lutnet._templates import render as render_template
 from lutnet.vectors import random_input_codes
 
-from .graph_ir import lut_structure, network_ir
+from .graph_ir import lut_structure, network_ir, stage_nodes
 from .project import CONFIG_FILE, IR_FILE, check_output_dir, write_manifest
 
 N_TB = 64
@@ -112,7 +112,7 @@ class LUTNetWriter(Writer):
         (out / 'tb_data').mkdir(exist_ok=True)
         codes = random_input_codes(ir, N_TB, seed=1)
         ref = ir.evaluate(codes)
-        if argmax:
+        if argmax and not ir.argmax:
             ref = np.argmax(ref, axis=1)[:, None]
         np.savetxt(out / 'tb_data' / 'tb_input_codes.dat', codes, fmt='%d')
         np.savetxt(out / 'tb_data' / 'tb_output_codes.dat', ref, fmt='%d')
@@ -130,7 +130,7 @@ class LUTNetWriter(Writer):
             shutil.copytree(ap_types_dir(), fw / 'ap_types')
 
         in_var = inp.get_output_variable()
-        nodes = luts + ([argmax] if argmax else [])
+        nodes = stage_nodes(model)  # encoder, LUT layers, head, argmax
         out_var = nodes[-1].get_output_variable()
         types, seen = [], set()
         for v in [in_var] + [n.get_output_variable() for n in nodes]:

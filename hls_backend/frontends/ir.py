@@ -14,14 +14,25 @@ def lut_dense_dict(name, inputs, lut, input_quant=None, output_quant=None) -> di
 
 
 def ir_layer_list(ir, argmax=False, input_name='x'):
+    """The layer list of ``ir``: input, the IR's stages (thermometer encoder, LUT layers, GroupSum head,
+    argmax) in order; ``argmax=True`` adds an argmax to an IR without one."""
     layers = [{'class_name': 'InputLayer', 'name': input_name, 'input_shape': [ir.n_inputs]}]
     prev = input_name
+    if ir.encoder is not None:
+        layers.append({'class_name': 'LUTThermometer', 'name': 'encoder', 'inputs': [prev], 'encoder': ir.encoder,
+                       'input_quant': ir.input_quant})
+        prev = 'encoder'
     for i, L in enumerate(ir.layers):
         name = f'lut{i}'
-        layers.append(lut_dense_dict(name, [prev], L, ir.input_quant if i == 0 else None,
-                                     ir.output_quant if i == len(ir.layers) - 1 else None))
+        last = i == len(ir.layers) - 1 and ir.head is None
+        layers.append(lut_dense_dict(name, [prev], L, ir.input_quant if i == 0 and ir.encoder is None else None,
+                                     ir.output_quant if last else None))
         prev = name
-    if argmax:
+    if ir.head is not None:
+        layers.append({'class_name': 'LUTGroupSum', 'name': 'head', 'inputs': [prev], 'head': ir.head,
+                       'output_quant': ir.output_quant})
+        prev = 'head'
+    if argmax or ir.argmax:
         layers.append({'class_name': 'LUTArgmax', 'name': 'argmax', 'inputs': [prev]})
     return layers
 

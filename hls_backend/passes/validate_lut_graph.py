@@ -4,7 +4,8 @@ from ..graph_ir import network_ir
 
 
 class ValidateLutGraph(ModelOptimizerPass):
-    """The graph must be: input codes -> LUT layers -> optional argmax, with encodings that agree
+    """The graph must be: input codes -> optional thermometer encoder -> LUT layers -> optional
+    GroupSum head -> optional argmax, with encodings that agree
     (checked by assembling and validating the network's LUT IR)."""
 
     def __init__(self):

@@ -62,6 +62,49 @@ Neurons:
     }
 }
 
+struct thermometer_config {
+    static const unsigned n_in = 1;   // raw input features
+    static const unsigned n_out = 1;  // encoded bits (one per threshold)
+};
+
+// Thermometer encoder: res[k] = (data[feature[k]] >= threshold[k]), on the raw input codes (two's
+// complement for signed codes).  Thresholds outside the code range give constant bits.
+template <class data_T, class res_T, typename CONFIG_T>
+void thermometer(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out]) {
+    #pragma HLS INLINE
+Bits:
+    for (unsigned k = 0; k < CONFIG_T::n_out; k++) {
+        #pragma HLS UNROLL
+        res[k] = ((long long)data[CONFIG_T::feature[k]].to_int64() >= CONFIG_T::threshold[k]) ? 1 : 0;
+    }
+}
+
+struct groupsum_config {
+    static const unsigned n_in = 1;   // outputs of the last LUT layer
+    static const unsigned n_out = 1;  // classes
+    static const unsigned width = 1;  // members of the largest class (member lists padded with n_in)
+};
+
+// GroupSum head: res[c] = the exact sum of the codes of class c's members.  res_T holds every score
+// (its width comes from the members' code ranges), so every partial sum is exact too.
+template <class data_T, class res_T, typename CONFIG_T>
+void group_sum(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out]) {
+    #pragma HLS INLINE
+Classes:
+    for (unsigned c = 0; c < CONFIG_T::n_out; c++) {
+        #pragma HLS UNROLL
+        res_T acc = 0;
+    Members:
+        for (unsigned j = 0; j < CONFIG_T::width; j++) {
+            #pragma HLS UNROLL
+            const unsigned m = CONFIG_T::member[c * CONFIG_T::width + j];
+            if (m < CONFIG_T::n_in)
+                acc += data[m];
+        }
+        res[c] = acc;
+    }
+}
+
 struct argmax_config {
     static const unsigned n_in = 1;
 };
