@@ -9,9 +9,9 @@ Regimes: address bits 1-14 x output bits 1-8, three sources:
 * ``trained``: tables of lutnet models trained briefly on sklearn digits (several neuron kinds,
   fan-ins and bit widths), stored packed (zlib + base64 of the output bit patterns).
 
-Every entry carries a deterministic ``split`` (``fit`` or ``heldout``, from its table hash, ~40 %
-held out); ``lutnet.rtl.estimate`` is fitted on ``fit`` and its stated error is measured on
-``heldout`` only (``python -m lutnet.rtl.calibrate --fit`` prints both).
+Every entry carries a deterministic ``split`` (``fit`` or ``heldout``: 2 of every 5 tables of each
+regime in table-hash order, ``assign_splits``); ``lutnet.rtl.estimate`` is fitted on ``fit`` and its
+stated error is measured on ``heldout`` only (``python -m lutnet.rtl.calibrate --fit`` prints both).
 
 Regenerate (about 25-35 min of Yosys CPU on 2 jobs; results are cached by table hash under
 ``~/.cache/lutnet/yosys``, so a rerun costs seconds)::
@@ -34,7 +34,7 @@ import numpy as np
 from . import samples
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "tests" / "rtl" / "yosys_calibration.json"
-HELDOUT_FRACTION = 0.4
+HELDOUT_FRACTION = 0.4  # assign_splits: 2 of every 5 tables of a regime
 PER_LAYER = 10  # trained tables taken per layer (Yosys time budget)
 
 # (fan_in, bits per input) pairs giving each address width; kinds cycle linear/poly/subnet
@@ -98,10 +98,24 @@ def entry_in_bits(e: dict) -> list:
     return list(e["in_bits"])
 
 
-def split_of(table, abits: int, obits: int) -> str:
-    h = hashlib.sha256(f"{abits},{obits};".encode()
-                       + np.ascontiguousarray(np.asarray(table, np.int64)).tobytes()).digest()
-    return "heldout" if h[0] < int(256 * HELDOUT_FRACTION) else "fit"
+def _table_digest(table, abits: int, obits: int) -> bytes:
+    return hashlib.sha256(f"{abits},{obits};".encode()
+                          + np.ascontiguousarray(np.asarray(table, np.int64)).tobytes()).digest()
+
+
+def assign_splits(entries: list, tables: list) -> None:
+    """Set every entry's ``split``, stratified: within each regime (address-bit band, output-bit
+    band, random or trained) the tables in table-hash order go fit, heldout, fit, heldout, fit, ...
+    (2 of every 5 held out), so every regime with two or more tables has held-out tables."""
+    from .estimate import ABITS_BANDS, OBITS_BANDS, _band
+    groups: dict = {}
+    for i, (e, t) in enumerate(zip(entries, tables)):
+        cls = "random" if e["source"] == "random" else "trained"
+        key = (_band(e["abits"], ABITS_BANDS), _band(e["obits"], OBITS_BANDS), cls)
+        groups.setdefault(key, []).append((_table_digest(t, e["abits"], e["obits"]), i))
+    for members in groups.values():
+        for j, (_, i) in enumerate(sorted(members)):
+            entries[i]["split"] = "heldout" if j % 5 in (1, 3) else "fit"
 
 
 # --------------------------------------------------------------------------- the sample
@@ -170,18 +184,36 @@ def trained_entries(epochs: int = 3, log=print) -> list:
     return out
 
 
-def collect(epochs: int = 3, jobs: int = 2, cache_dir=None, log=print) -> dict:
-    """Build every entry, synthesize its table with Yosys (cached) and attach the results."""
+def _cached_only(entries: list, tables: list, cache_dir) -> tuple[list, list]:
+    """The entries whose Yosys result is already in the cache (a run cut short by the time budget)."""
+    from . import synth
+    from .tools import find_tool, tool_version
+    yid = tool_version(find_tool("yosys"))
+    cache = synth._cache_dir(cache_dir)
+    keep = [i for i, (e, t) in enumerate(zip(entries, tables))
+            if e["abits"] == 0 or (cache / f"{synth.table_hash(t, e['abits'], e['obits'], yid)}.json").is_file()]
+    return [entries[i] for i in keep], [tables[i] for i in keep]
+
+
+def collect(epochs: int = 3, jobs: int = 2, cache_dir=None, log=print, cached_only: bool = False) -> dict:
+    """Build every entry, synthesize its table with Yosys (cached) and attach the results.
+    ``cached_only``: keep only the entries already synthesized (no Yosys run)."""
     from . import synth
     from .tools import find_tool, tool_version
     entries = random_entries() + synthetic_entries() + trained_entries(epochs, log=log)
     tables = [entry_table(e) for e in entries]
-    for e, t in zip(entries, tables):
-        e["split"] = split_of(t, e["abits"], e["obits"])
+    if cached_only:
+        entries, tables = _cached_only(entries, tables, cache_dir)
+    assign_splits(entries, tables)
     log(f"{len(entries)} tables; synthesizing with Yosys ({jobs} jobs)")
     t0 = time.perf_counter()
-    res = synth.synth_tables([(t, e["abits"], e["obits"]) for e, t in zip(entries, tables)], jobs=jobs,
-                             cache_dir=cache_dir, progress=True)
+    res = [None] * len(entries)
+    for lo, hi in ((0, 8), (9, 10), (11, 99)):  # narrow tables first: a run cut short keeps every band
+        idx = [i for i, e in enumerate(entries) if lo <= e["abits"] <= hi]
+        out = synth.synth_tables([(tables[i], entries[i]["abits"], entries[i]["obits"]) for i in idx],
+                                 jobs=jobs, cache_dir=cache_dir, progress=True)
+        for i, r in zip(idx, out):
+            res[i] = r
     for e, r in zip(entries, res):
         e["yosys"] = {"luts": r["luts"], "lut_levels": r["lut_levels"], "logic_levels": r["logic_levels"],
                       "muxf7": r["muxf7"], "muxf8": r["muxf8"],
@@ -200,6 +232,27 @@ def load(path=DEFAULT_OUT) -> list:
     return [(e, entry_table(e)) for e in d["entries"]]
 
 
+def legacy_validation() -> dict:
+    """``estimate.VALIDATION``: the estimator on the two earlier Yosys sets (tests/rtl/yosys_sample.json:
+    81 trained-like 6-12-bit tables; yosys_jscm.json: 165 12-bit tables of a JSC-M-size network)."""
+    from . import estimate
+    d = json.loads((DEFAULT_OUT.parent / "yosys_sample.json").read_text())
+    items = []
+    for (f, b, kind, seed, relu, sg), r in zip(d["specs"], d["results"]):
+        t = samples.trained_like_table(f, b, sg, b, not relu, kind, np.random.default_rng(seed), relu=relu)
+        items.append((t, [b] * f, b, r))
+    out = {"sample": estimate.validate_against_yosys(items)}
+    d = json.loads((DEFAULT_OUT.parent / "yosys_jscm.json").read_text())
+    ir = samples.trained_like_network_ir(0)
+    items, i = [], 0
+    for L in ir.layers:
+        for k in range(L.out_features):
+            items.append((L.table(k), [3] * 4, 3, {"luts": d["luts"][i], "lut_levels": d["lut_levels"][i]}))
+            i += 1
+    out["heldout"] = estimate.validate_against_yosys(items)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m lutnet.rtl.calibrate", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT))
@@ -207,9 +260,11 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--fit", action="store_true", help="only fit and print the error table of --out")
+    ap.add_argument("--cached-only", action="store_true", help="keep only tables already in the Yosys cache")
     a = ap.parse_args(argv)
     if not a.fit:
-        d = collect(a.epochs, a.jobs, a.cache_dir, log=lambda m: print(m, file=sys.stderr))
+        d = collect(a.epochs, a.jobs, a.cache_dir, log=lambda m: print(m, file=sys.stderr),
+                    cached_only=a.cached_only)
         Path(a.out).write_text(json.dumps(d, separators=(",", ":")) + "\n")
         print(f"wrote {a.out}: {len(d['entries'])} tables", file=sys.stderr)
     from . import estimate, synth
@@ -218,8 +273,14 @@ def main(argv=None):
     estimate.LUT_SCALE.update(fit)
     print(f"LUT_SCALE = {fit!r}")
     print(f"REGIME_ERRORS = {estimate.error_by_regime(pairs, split='heldout')!r}")
-    times = synth.fit_time_model([(e["abits"], e["obits"], e["yosys"]["seconds"]) for e, _ in pairs])
-    print(f"time model (synth.py constants): {times!r}")
+    print(f"VALIDATION (earlier sets) = {legacy_validation()!r}")
+    secs = {}
+    for e, _ in pairs:
+        secs.setdefault((e["abits"], e["obits"]), []).append(e["yosys"]["seconds"])
+    print("Yosys seconds per table (this run, machine load included) vs synth.table_seconds (idle):")
+    for (ab, ob), v in sorted(secs.items()):
+        if ab >= 8 and ob in (1, 3, 8):
+            print(f"  {ab:2d} x {ob}: measured {np.mean(v):5.1f} s, model {synth.table_seconds(ab, ob):5.1f} s")
     for split in ("fit", "heldout"):
         print(f"\n{split} split (vs {json.loads(Path(a.out).read_text())['yosys']}):")
         print(estimate.format_error_table(estimate.error_by_regime(pairs, split=split)))

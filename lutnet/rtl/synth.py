@@ -138,35 +138,26 @@ def _run_batch(yosys: str, items: list, yosys_id: str, timeout) -> dict:
 
 
 # --------------------------------------------------------------------------- time model
-# Measured per-table Yosys 0.23 CPU seconds (tests/rtl/yosys_calibration.json, fitted by
-# ``fit_time_model``): a run of one wide table costs YOSYS_RUN_S (start-up + synth_xilinx passes)
-# plus per-row and per-row-and-output-bit terms; tables of <= 6 address bits are batched and cost
-# YOSYS_SMALL_S each.
+# Yosys 0.23 wall seconds of one table alone on an idle core, fitted to runs measured on this
+# project's 2-core machine at load 0.7 (address bits x output bits: 8x3 3.5 s, 12x3 4.6 s, 12x8 6.9 s,
+# 14x2 17.4 s): start-up and synth_xilinx passes, plus ABC work growing with rows x output bits and
+# with rows squared; tables of <= 6 address bits go many to a run (~0.1 s each).  A loaded machine
+# is slower (the calibration runs at load 4-9 took 2-3x longer); ``Progress`` scales its ETA by the
+# speed it observes.
 YOSYS_RUN_S = 3.0
-YOSYS_ROW_S = 5.0e-4
-YOSYS_ROWBIT_S = 1.0e-4
-YOSYS_SMALL_S = 0.05
+YOSYS_ROWBIT_S = 1.12e-4
+YOSYS_ROW2_S = 4.2e-8
+YOSYS_SMALL_S = 0.1
 
 
 def table_seconds(abits: int, obits: int) -> float:
-    """Expected Yosys CPU seconds of one table (an unloaded core; ``fit_time_model``)."""
+    """Expected Yosys seconds of one table on an idle core (see the constants above)."""
     if abits == 0:
         return 0.0
     if abits <= SMALL_ABITS:
         return YOSYS_SMALL_S
-    rows = 1 << int(abits)
-    return YOSYS_RUN_S + YOSYS_ROW_S * rows + YOSYS_ROWBIT_S * rows * int(obits)
-
-
-def fit_time_model(items) -> dict:
-    """Least-squares fit of ``table_seconds``' constants from ``(abits, obits, seconds)`` of
-    tables > 6 address bits synthesized one per run, and the mean cost of batched small tables."""
-    wide = np.array([(1.0, 2.0 ** a, 2.0 ** a * o, s) for a, o, s in items if a > SMALL_ABITS and s > 0])
-    small = [s for a, o, s in items if 0 < a <= SMALL_ABITS]
-    coef = np.linalg.lstsq(wide[:, :3], wide[:, 3], rcond=None)[0] if len(wide) else np.zeros(3)
-    return {"YOSYS_RUN_S": round(float(coef[0]), 3), "YOSYS_ROW_S": float(f"{coef[1]:.3g}"),
-            "YOSYS_ROWBIT_S": float(f"{coef[2]:.3g}"),
-            "YOSYS_SMALL_S": round(float(np.mean(small)), 4) if small else 0.0}
+    rows = float(1 << int(abits))
+    return YOSYS_RUN_S + YOSYS_ROWBIT_S * rows * int(obits) + YOSYS_ROW2_S * rows * rows
 
 
 def _fmt_secs(s: float) -> str:
