@@ -486,7 +486,8 @@ def _emit_top(ir: NetworkIR, d: _Design, layer_modules: list, out_bits, out_sign
     out_width = int(out_bits.sum())
     n_neurons = int(sum(L.out_features for L in ir.layers))
     d.files[f"{top}.v"] = render(
-        "top.v.j2", top=top, n_layers=len(ir.layers), stage_names=ir.stages, n_neurons=n_neurons, in_width=in_width, out_width=out_width,
+        "top.v.j2", top=top, n_layers=len(ir.layers), stage_names=ir.stages, n_neurons=n_neurons,
+        in_width=in_width, out_width=out_width,
         in_bits=ir.input_quant.bits, in_uniform=True, out_bits=int(out_bits[0]),
         out_uniform=bool((np.asarray(out_bits) == out_bits[0]).all()), latency=latency, input_reg=input_reg,
         reg_after=[str(r) for r in regs], stages=stages, last=cur).encode()
