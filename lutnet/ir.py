@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -727,7 +728,8 @@ class NetworkIR:
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile) as e:
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile,
+                zlib.error) as e:
             raise IRFormatError(f"{path} is not a readable lutnet IR file (corrupt or truncated?): {e}") from None
         try:
             header = json.loads(arrays.pop("__header__").tobytes().decode())

@@ -2,8 +2,9 @@
 
 * :func:`ir_networks`: networks built directly in the IR (random tables) over input/output widths
   1..8, both encodings per layer, fan-ins 1..(source width) under an address-bit bound, depths
-  1..6, pruned inputs (down to constant neurons) and the emitter's pipelining options; for the
-  IR, ONNX, C++ and Verilog levels.
+  1..6, pruned inputs (down to constant neurons), the IR's stages (a thermometer encoder with 1..3
+  thresholds per feature, a GroupSum head of 1..4 classes, an argmax; each drawn independently) and
+  the emitter's pipelining options; for the IR, ONNX, C++ and Verilog levels.
 * :func:`brevitas_models`: small untrained Brevitas ``LUTNet`` models of every neuron kind with
   random parameters, batch-norm statistics and pruning masks; ``fixed_point=True`` restricts the
   quantizers to power-of-two scales so that ``lutnet.keras.convert.from_brevitas`` gives a QKeras
@@ -58,13 +59,16 @@ def prune_ir(ir: NetworkIR, rate: float, seed: int) -> NetworkIR:
         offsets = np.concatenate([[0], np.cumsum([len(t) for t in tables])]).astype(np.int64)
         layers.append(LayerIR(L.name, idx, ib, isg, L.out_bits, L.out_signed, np.concatenate(tables),
                               offsets, L.kind, dict(L.attrs)))
-    return NetworkIR(ir.input_quant, ir.n_inputs, layers, ir.output_quant, dict(ir.metadata)).validate()
+    return NetworkIR(ir.input_quant, ir.n_inputs, layers, ir.output_quant, dict(ir.metadata), ir.encoder, ir.head,
+                     ir.argmax).validate()
 
 
 @st.composite
 def ir_networks(draw, max_depth: int = 6, max_width: int = 8, max_inputs: int = 8, max_bits: int = 8,
-                max_address_bits: int = 10, prune: bool = True, min_depth: int = 1, min_width: int = 1):
-    """A :class:`NetworkCase` with a random-table IR and random emitter options."""
+                max_address_bits: int = 10, prune: bool = True, min_depth: int = 1, min_width: int = 1,
+                stages: bool = True):
+    """A :class:`NetworkCase` with a random-table IR (with ``stages``, a random choice of encoder,
+    head and argmax) and random emitter options."""
     n_inputs = draw(st.integers(min_width, max(min_width, max_inputs)))
     depth = draw(st.integers(min_depth, max(min_depth, max_depth)))
     input_bits = draw(st.integers(1, max_bits))
@@ -81,6 +85,12 @@ def ir_networks(draw, max_depth: int = 6, max_width: int = 8, max_inputs: int = 
     rate = draw(st.sampled_from([0.0, 0.0, 0.25, 0.6])) if prune else 0.0
     spec = dict(seed=seed, n_inputs=n_inputs, widths=tuple(widths), fan_in=fan_in, bits=bits, signed=signed,
                 input_bits=input_bits, input_signed=input_signed)
+    if stages:
+        if draw(st.booleans()):
+            spec["thermometer"] = draw(st.lists(st.integers(1, 3), min_size=n_inputs, max_size=n_inputs))
+        if draw(st.booleans()):
+            spec["n_classes"] = draw(st.integers(1, min(widths[-1], 4)))
+        spec["argmax"] = draw(st.booleans())
     ir = random_network_ir(**spec)
     ir = prune_ir(ir, rate, seed + 1)
     ir.metadata["name"] = f"random-ir-{seed}"

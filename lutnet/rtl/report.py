@@ -1,5 +1,7 @@
 """Build reports: LUTs (by size), MUXF7/F8, FFs, logic levels per layer, latency and an
-Fmax/latency estimate, from the fast estimator, Yosys (open flow) or Vivado, as JSON plus a table."""
+Fmax/latency estimate, from the fast estimator, Yosys (open flow) or Vivado, as JSON plus a table.
+The IR's stages (thermometer encoder, GroupSum head, argmax) have rows of their own (``stage: True``;
+see :mod:`lutnet.rtl.stages`), so every total includes them."""
 from __future__ import annotations
 
 import json
@@ -139,23 +141,25 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
                                     part=part or vivado.DEFAULT_PART, clock_ns=clock_ns or vivado.DEFAULT_CLOCK_NS,
                                     work_dir=work_dir, progress=progress)
     stats = _neuron_stats(ir, method, jobs, cache_dir, progress)
-    regs = emit.registered_layers(len(ir.layers), pipeline, output_reg)
+    regs = emit.registered_layers(ir.n_stages, pipeline, output_reg)  # stage indices (layers without stages)
     latency = int(bool(input_reg)) + len(regs)
     layers = []
     ffs_total = ir.n_inputs * ir.input_quant.bits if input_reg else 0
+    off = 1 if ir.encoder is not None else 0
     for li, (L, st) in enumerate(zip(ir.layers, stats)):
         row = {"layer": L.name, "kind": L.kind, "neurons": L.out_features,
                "unique_tables": len({emit.table_key(L.table(k), int(L.address_bits[k]), int(L.out_bits[k]))
                                      for k in range(L.out_features)}),
                "address_bits": int(L.address_bits.max()) if L.out_features else 0,
-               "out_bits": int(L.out_bits.max()), "registered": li in regs}
+               "out_bits": int(L.out_bits.max()), "registered": li + off in regs}
         row.update(_sum_stats(st))
-        row["ffs"] = int(L.out_bits.sum()) if li in regs else 0
+        row["ffs"] = int(L.out_bits.sum()) if li + off in regs else 0
         row["lut_cost_logicnets"] = float(L.lut_cost())
         if method == "yosys":
             row["cached_tables"] = int(sum(1 for s in st if s.get("cached")))
         ffs_total += row["ffs"]
         layers.append(row)
+    ffs_total += _add_stage_rows(ir, layers, regs, method, cache_dir)
     ffs_total += latency  # the in_valid -> out_valid shift register
     total = _sum_stats([{**r, "luts_by_size": r["luts_by_size"]} for r in layers])
     total["ffs"] = ffs_total
@@ -189,6 +193,26 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
     return report
 
 
+def _add_stage_rows(ir: NetworkIR, layers: list, regs: list, method: str, cache_dir) -> int:
+    """Insert the rows of the IR's stages (encoder first, head and argmax last) into ``layers``;
+    returns their flip-flops."""
+    from . import stages
+    if not stages.present(ir):
+        return 0
+    stats = stages.stage_stats(ir, "yosys" if method == "yosys" else "estimate", cache_dir)
+    width = {"encoder": ir.n_encoded, "head": ir.n_scores * int(ir.score_encoding()[0][0]),
+             "argmax": ir.argmax_bits}
+    ffs = 0
+    for st, s in stats.items():
+        idx = ir.stages.index(st)
+        row = stages.stage_row(ir, st, s)
+        row["registered"] = idx in regs
+        row["ffs"] = int(width[st]) if idx in regs else 0
+        ffs += row["ffs"]
+        layers.insert(0 if st == "encoder" else len(layers), row)
+    return ffs
+
+
 def _flow_description(method: str) -> str:
     if method == "estimate":
         return ("lutnet estimator (Shannon decomposition onto LUT6/MUXF7/MUXF8, calibrated against "
@@ -201,10 +225,26 @@ def _flow_description(method: str) -> str:
             f"summed per neuron{note}")
 
 
+def _table_view(ir: NetworkIR, care_codes) -> tuple[NetworkIR, np.ndarray]:
+    """The table layers of ``ir`` as a network of their own (input: layer 0's sources, output: the
+    last layer's codes; not validated) and the care codes at its input (the encoder's bits)."""
+    if ir.encoder is None and ir.head is None and not ir.argmax:
+        return ir, care_codes
+    from ..ir import QuantSpec
+    codes = np.asarray(care_codes, np.int64)
+    iq, n = ir.input_quant, ir.n_inputs
+    if ir.encoder is not None:
+        codes = ir.encoder.encode(codes)
+        iq, n = QuantSpec(1, False, 1.0, 0.0), ir.n_encoded
+    last = ir.layers[-1]
+    oq = QuantSpec(int(last.out_bits.max()), bool(last.out_signed.any()), 1.0, 0.0)
+    return NetworkIR(iq, n, ir.layers, oq), codes
+
+
 def dont_care_ir(ir: NetworkIR, care_codes) -> NetworkIR:
     """A copy of ``ir`` whose table rows never addressed on ``care_codes`` are filled to shrink
     logic (identical to ``ir`` on every input in ``care_codes``)."""
-    masks = estimate.care_masks(ir, care_codes)
+    masks = estimate.care_masks(*_table_view(ir, care_codes))
     layers = []
     for L, m in zip(ir.layers, masks):
         t = L.tables.astype(np.int64).copy()
@@ -215,19 +255,22 @@ def dont_care_ir(ir: NetworkIR, care_codes) -> NetworkIR:
         layers.append(LayerIR(L.name, L.indices, L.in_bits, L.in_signed, L.out_bits, L.out_signed, t,
                               L.offsets, L.kind, dict(L.attrs, dont_cares_filled=True)))
     return NetworkIR(ir.input_quant, ir.n_inputs, layers, ir.output_quant,
-                     dict(ir.metadata, dont_cares_filled=True)).validate()
+                     dict(ir.metadata, dont_cares_filled=True), ir.encoder, ir.head, ir.argmax).validate()
 
 
 def _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total) -> dict:
     care_codes = np.asarray(care_codes, np.int64)
     dc = dont_care_ir(ir, care_codes)
     same = bool(np.array_equal(dc.evaluate(care_codes), ir.evaluate(care_codes)))
-    masks = estimate.care_masks(ir, care_codes)
+    masks = estimate.care_masks(*_table_view(ir, care_codes))
     stats = _neuron_stats(dc, method, jobs, cache_dir, progress)
     per_layer = [_sum_stats(s)["luts"] for s in stats]
+    from . import stages  # the stages have no don't-cares: their LUTs count on both sides
+    stage_luts = sum(s["luts"] for s in stages.stage_stats(ir, "yosys" if method == "yosys" else "estimate",
+                                                           cache_dir).values()) if stages.present(ir) else 0
     return {"care_vectors": int(len(care_codes)),
             "care_fraction": [round(float(m.mean()), 4) for m in masks],
-            "luts_without": total["luts"], "luts_with": int(sum(per_layer)),
+            "luts_without": total["luts"], "luts_with": int(sum(per_layer)) + int(stage_luts),
             "luts_with_per_layer": per_layer, "identical_on_care_set": same}
 
 
@@ -259,6 +302,9 @@ def format_report(report: dict) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines.append(fmt(rows[-1]))
     lines.append("lvl = LUT levels / logic levels (LUT + MUXF7/F8) of the slowest neuron; total = sum over layers")
+    for r in report["layers"]:
+        if r.get("stage"):
+            lines.append(f"stage {r['layer']} ({r['kind']}): {r['luts']} LUTs, {r.get('source', '')}")
     p, tm = report["pipeline"], report["timing"]
     lines.append(f"latency: {p['latency_cycles']} cycle(s) (input reg: {'yes' if p['input_reg'] else 'no'}, "
                  f"registers after layers {p['registered_layers'] or 'none'})")
