@@ -103,3 +103,37 @@ def test_lint_clean_with_stages(tmp_path, opts):
         info = write_verilog(ir, tmp_path / f"v{i}", **opts)
         r = lint(info)
         assert r.ok, r.output
+
+
+def test_estimate_report_counts_the_stages():
+    from lutnet.rtl.report import build_report, format_report
+    ir = staged(2, True)
+    r = build_report(ir, method="estimate", progress=False, pipeline=1)
+    rows = {row["layer"]: row for row in r["layers"]}
+    assert [row["layer"] for row in r["layers"]] == ["encoder", "layer0", "layer1", "head", "argmax"]
+    costs = ir.stage_costs()
+    for st in ("encoder", "head", "argmax"):
+        assert rows[st]["stage"] and rows[st]["luts"] == round(costs[st]) > 0
+        assert rows[st]["registered"]
+    assert r["total"]["luts"] == sum(row["luts"] for row in r["layers"])
+    assert r["pipeline"]["latency_cycles"] == 5
+    assert rows["encoder"]["ffs"] == ir.n_encoded and rows["argmax"]["ffs"] == ir.argmax_bits
+    text = format_report(r)
+    assert "stage encoder (thermometer)" in text and "stage head (groupsum)" in text
+    care = codes_for(ir, 200)
+    dc = build_report(ir, method="estimate", progress=False, care_codes=care)["dont_care"]
+    assert dc["identical_on_care_set"] and dc["luts_with"] <= dc["luts_without"]
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")
+def test_yosys_report_synthesizes_each_stage_module(tmp_path):
+    from lutnet.rtl.report import build_report
+    ir = random_network_ir(4, n_inputs=2, input_bits=5, widths=(4,), fan_in=2, bits=2, thermometer=2, n_classes=2,
+                           argmax=True)
+    r = build_report(ir, method="yosys", progress=False, cache_dir=tmp_path / "cache", jobs=1)
+    rows = {row["layer"]: row for row in r["layers"]}
+    for st in ("encoder", "head", "argmax"):
+        assert "whole module" in rows[st]["source"] and rows[st]["luts"] > 0 and not rows[st]["cached"]
+    again = build_report(ir, method="yosys", progress=False, cache_dir=tmp_path / "cache", jobs=1)
+    assert [row["luts"] for row in again["layers"]] == [row["luts"] for row in r["layers"]]
+    assert all(row["cached"] for row in again["layers"] if row.get("stage"))
