@@ -14,6 +14,7 @@ class FoldLayerInputQuant(OptimizerPass):
                 and isinstance(node.get_input_node(), Input))
 
     def transform(self, model, node):
-        set_input_quant(model, node.get_input_node(), node.get_attr('input_quant'), f"{'encoder' if isinstance(node, LUTThermometer) else 'LUT layer'} {node.name!r}")
+        what = 'encoder' if isinstance(node, LUTThermometer) else 'LUT layer'
+        set_input_quant(model, node.get_input_node(), node.get_attr('input_quant'), f"{what} {node.name!r}")
         node.set_attr('input_quant', None)
         return False
