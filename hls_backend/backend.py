@@ -140,6 +140,8 @@ class LUTNetBackend(Backend):
         p.add_argument('-m', '--method', choices=METHODS, default='auto',
                        help='open flow: yosys, estimate (milliseconds) or auto (yosys when installed)')
         p.add_argument('-j', '--jobs', type=int, default=2, help='parallel Yosys runs (open flow)')
+        p.add_argument('--executor', choices=('threads', 'ray'), default='threads',
+                       help='open flow: Yosys on a local thread pool or as Ray tasks [threads]')
         p.add_argument('--open', action='store_true', help='run the open flow even if vendor tools are on PATH')
         p.add_argument('--vendor', action='store_true', help='require the vendor flow (Vitis/Vivado)')
         p.add_argument('-q', '--quiet', action='store_true', help='no progress output')
@@ -169,7 +171,7 @@ class LUTNetBackend(Backend):
         elif not any(flags.values()):
             flags.update(csim=True, synth=True)
         # a LutnetError becomes one line `hls4ml build: error: ...`, exit 2 (lutnet._cli, via hls_backend.cli)
-        build_project(project_dir, method=a.method, vendor=vendor, reset=a.reset, jobs=a.jobs, cli=True,
+        build_project(project_dir, method=a.method, vendor=vendor, reset=a.reset, jobs=a.jobs, executor=a.executor, cli=True,
                       verbose=not a.quiet, **flags)
         return 0
 

@@ -51,6 +51,7 @@ KEYWORDS = {
     'method': ("no effect", "no effect", "'auto' (Yosys when installed, else the estimate), 'yosys', 'estimate'"),
     'vendor': ("'auto' (vendor flow when its tool is on PATH), True (require it), False (open flow)",) * 3,
     'jobs': ("no effect", "no effect", "parallel Yosys runs"),
+    'executor': ("no effect", "no effect", "'threads' (local pool of jobs) or 'ray' (Ray tasks; $RAY_ADDRESS or a local Ray)"),
     'verbose': ("print which flow and method run (and the Yosys plan and progress)",) * 3,
 }
 
@@ -83,13 +84,15 @@ def _hls_flow(project: Path, tool: str, steps: dict, log_to_stdout: bool) -> dic
     return {'report': _jsonable(parse_vivado_report(str(project)) or {})}
 
 
-def _rtl_report(ir: NetworkIR, manifest: dict, method: str, project: Path, jobs: int, verbose: bool) -> dict:
+def _rtl_report(ir: NetworkIR, manifest: dict, method: str, project: Path, jobs: int, verbose: bool,
+                executor: str = 'threads') -> dict:
     from lutnet.rtl.report import build_report
     opts = {'pipeline': manifest['pipeline']} if manifest.get('pipeline') is not None else {}
     if method == 'vivado':
         opts.update(part=manifest.get('part'), clock_ns=manifest.get('clock_period'), work_dir=project / 'vivado')
     else:
         opts['jobs'] = jobs
+        opts['executor'] = executor
     return _jsonable(build_report(ir, method=method, progress=verbose, **opts))
 
 
@@ -138,7 +141,7 @@ def _open_csim(project: Path, manifest: dict, ir: NetworkIR, config: dict) -> di
 
 def build_project(project_dir, method='auto', vendor='auto', csim=True, synth=True, cosim=False, validation=False,
                   export=False, vsynth=False, reset=False, fifo_opt=False, log_to_stdout=False, jobs=2,
-                  verbose=True, cli=False, **unknown) -> dict:
+                  verbose=True, cli=False, executor='threads', **unknown) -> dict:
     """Build a project written by the LUTNet backend; the keywords are hls4ml's (see
     :data:`KEYWORDS` for what each does in each flow).  ``vendor``: ``'auto'`` (use Vitis/Vivado
     when on PATH), ``True`` (require them), ``False`` (open flow only).  ``method`` picks the open
@@ -197,7 +200,7 @@ def build_project(project_dir, method='auto', vendor='auto', csim=True, synth=Tr
         if tool is None:
             result.update(method=method_run, note=note)
         if steps['synth']:
-            result['report'] = _rtl_report(ir, manifest, method_run, project, jobs, verbose)
+            result['report'] = _rtl_report(ir, manifest, method_run, project, jobs, verbose, executor)
             done['synth'] = method_run
     result.update(steps=done, skipped=skipped, project=str(project), output=output,
                   seconds=round(time.perf_counter() - t0, 3))

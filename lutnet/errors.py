@@ -54,3 +54,7 @@ class UnsupportedModelError(LutnetError, ValueError):
 class ProjectError(LutnetError, FileNotFoundError):
     """An hls4ml project directory is not a (complete) project of the LUTNet backend, or has not been
     compiled (predict/trace before compile) or built (report before build)."""
+
+
+class SynthesisError(LutnetError, RuntimeError):
+    """A synthesis tool failed on some tables (the message lists them); results of the others are cached."""

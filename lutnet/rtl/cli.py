@@ -81,6 +81,9 @@ def register(subparsers) -> None:
                    help="estimate: milliseconds (calibrated model); yosys: Yosys 0.23 synth_xilinx, "
                         "cached (truth for the open flow); vivado: needs vivado on PATH [estimate]")
     p.add_argument("--jobs", type=positive_int, default=2, help="parallel Yosys runs [2]")
+    p.add_argument("--executor", choices=("threads", "ray"), default="threads",
+                   help="where Yosys runs: a local thread pool of --jobs, or Ray tasks (embedded local Ray, "
+                        "or the cluster in $RAY_ADDRESS) [threads]")
     p.add_argument("--cache-dir", help="Yosys result cache [$LUTNET_CACHE_DIR/yosys]")
     add_output(p, aliases=("--out",),
                help="report path prefix: writes <PATH>.json and <PATH>.txt (with --tcl-only: a directory)")
@@ -195,7 +198,7 @@ def cmd_build(a) -> int:
     care = _int_codes(a.care_codes, ir, "--care-codes") if a.care_codes else None
     rep = build_report(source, method=a.method, jobs=a.jobs, cache_dir=a.cache_dir, pipeline=a.pipeline,
                        input_reg=a.input_reg, output_reg=a.output_reg, care_codes=care,
-                       progress=not a.quiet, part=a.part, clock_ns=a.clock_ns)
+                       progress=not a.quiet, part=a.part, clock_ns=a.clock_ns, executor=a.executor)
     print(format_report(rep))
     if a.output:
         j, t = write_report(rep, a.output)

@@ -87,11 +87,11 @@ def build_plan(source, *, method: str = "yosys", jobs: int = 2, cache_dir=None) 
             "seconds": round(plan.seconds, 1), "message": plan.message}
 
 
-def _neuron_stats(ir: NetworkIR, method: str, jobs: int, cache_dir, progress: bool) -> list:
+def _neuron_stats(ir: NetworkIR, method: str, jobs: int, cache_dir, progress: bool, executor: str = "threads") -> list:
     if method == "estimate":
         return estimate.estimate_network(ir)
     from . import synth
-    res = synth.synth_tables(_flat_tables(ir), jobs=jobs, cache_dir=cache_dir, progress=progress)
+    res = synth.synth_tables(_flat_tables(ir), jobs=jobs, cache_dir=cache_dir, progress=progress, executor=executor)
     out, i = [], 0
     for L in ir.layers:
         out.append(res[i:i + L.out_features])
@@ -115,7 +115,7 @@ def _stage_delays(layer_rows, regs, input_reg):
 def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=None, pipeline=1,
                  input_reg: bool = False, output_reg: bool = True, care_codes=None,
                  progress: bool = True, part: str | None = None, clock_ns: float | None = None,
-                 work_dir=None) -> dict:
+                 work_dir=None, executor: str = "threads") -> dict:
     """Resource/timing report of a network: ``source`` is a NetworkIR, an IR file, or a directory
     written by ``write_verilog`` (its pipeline options are used).
 
@@ -126,7 +126,9 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
     ``progress``: Yosys prints its plan (tables, expected time, how to get the estimate instead)
     and ``done/total, elapsed, ETA`` lines on stderr; Vivado prints its phases.
     ``care_codes``: input codes (e.g. the training set) whose unseen table rows may be don't-cares;
-    the report then also gives the LUTs with don't-cares filled (ReducedLUT idea)."""
+    the report then also gives the LUTs with don't-cares filled (ReducedLUT idea).
+    ``executor``: where Yosys runs, ``"threads"`` (a local pool of ``jobs``) or ``"ray"`` (Ray tasks
+    on the connected cluster; see :func:`lutnet.rtl.synth.synth_tables`)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     t0 = time.perf_counter()
@@ -140,7 +142,7 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
         return vivado.vivado_report(ir, pipeline=pipeline, input_reg=input_reg, output_reg=output_reg,
                                     part=part or vivado.DEFAULT_PART, clock_ns=clock_ns or vivado.DEFAULT_CLOCK_NS,
                                     work_dir=work_dir, progress=progress)
-    stats = _neuron_stats(ir, method, jobs, cache_dir, progress)
+    stats = _neuron_stats(ir, method, jobs, cache_dir, progress, executor)
     regs = emit.registered_layers(ir.n_stages, pipeline, output_reg)  # stage indices (layers without stages)
     latency = int(bool(input_reg)) + len(regs)
     layers = []
@@ -188,7 +190,7 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
     if method == "estimate":
         report["estimator_error"] = estimate.design_error(stats)
     if care_codes is not None:
-        report["dont_care"] = _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total)
+        report["dont_care"] = _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total, executor)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     return report
 
@@ -258,12 +260,12 @@ def dont_care_ir(ir: NetworkIR, care_codes) -> NetworkIR:
                      dict(ir.metadata, dont_cares_filled=True), ir.encoder, ir.head, ir.argmax).validate()
 
 
-def _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total) -> dict:
+def _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total, executor="threads") -> dict:
     care_codes = np.asarray(care_codes, np.int64)
     dc = dont_care_ir(ir, care_codes)
     same = bool(np.array_equal(dc.evaluate(care_codes), ir.evaluate(care_codes)))
     masks = estimate.care_masks(*_table_view(ir, care_codes))
-    stats = _neuron_stats(dc, method, jobs, cache_dir, progress)
+    stats = _neuron_stats(dc, method, jobs, cache_dir, progress, executor)
     per_layer = [_sum_stats(s)["luts"] for s in stats]
     from . import stages  # the stages have no don't-cares: their LUTs count on both sides
     stage_luts = sum(s["luts"] for s in stages.stage_stats(ir, "yosys" if method == "yosys" else "estimate",

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._files import atomic_write
 from . import emit
+from ..errors import ConfigError, SynthesisError
 from .tools import cache_root, find_tool, tool_version
 
 YOSYS_PINNED = "0.23"
@@ -286,7 +287,7 @@ def _store(cache: Path, k: str, s: dict):
 
 
 def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, progress: bool = True, timeout=None,
-                 small_batch: int = SMALL_BATCH, stream=None) -> list:
+                 small_batch: int = SMALL_BATCH, stream=None, executor: str = "threads") -> list:
     """Yosys results for a list of ``(table, address_bits, out_bits)``; one dict per entry (see
     ``_module_stats``), each with ``cached``.  Unique tables are synthesized once, ``jobs`` Yosys
     runs in parallel, results cached by table hash.
@@ -300,7 +301,16 @@ def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, progress: bool 
     networks of thousands of LUT6 neurons measurable.
 
     ``progress``: first the plan (``plan_synthesis``: tables to run, expected time, how to get the
-    estimate instead), then ``done/total, elapsed, ETA`` lines (``Progress``) on ``stream`` (stderr)."""
+    estimate instead), then ``done/total, elapsed, ETA`` lines (``Progress``) on ``stream`` (stderr).
+
+    ``executor``: ``"threads"`` (default: ``jobs`` Yosys processes from a local thread pool) or
+    ``"ray"`` (one Ray task per batch on the connected Ray cluster, or an embedded local Ray; each
+    task needs one CPU and checks that its node's Yosys is the driver's version).  Either way the
+    results come back to this process and are cached here; a batch that fails is retried once, and
+    tables that still fail are listed in one :class:`~lutnet.errors.SynthesisError` after every other
+    table is done and cached."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"synthesis executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     yosys = find_tool("yosys")
     yosys_id = tool_version(yosys)
     cache = _cache_dir(cache_dir)
@@ -312,13 +322,72 @@ def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, progress: bool 
     if progress and todo:
         print(plan_synthesis(tables, jobs=jobs, cache_dir=cache).message, file=out_stream, flush=True)
         bar = Progress(todo, jobs, stream=out_stream, n_cached=len(set(keys)) - len(todo))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
-        futs = [ex.submit(_run_batch, yosys, b, yosys_id, timeout) for b in _batches(todo, small_batch)]
-        for fut in as_completed(futs):
-            res = fut.result()
-            for k, s in res.items():
-                _store(cache, k, s)
-                results[k] = dict(s, cached=False)
-            if bar is not None:
-                bar.update(res)
+    run = _run_on_ray if executor == "ray" else _run_on_threads
+    failed = []
+    for batch, res in run(_batches(todo, small_batch), yosys, yosys_id, timeout, jobs):
+        if isinstance(res, BaseException):
+            failed += [(k, a, o, res) for k, _, a, o in batch]
+            continue
+        for k, s in res.items():
+            _store(cache, k, s)
+            results[k] = dict(s, cached=False)
+        if bar is not None:
+            bar.update(res)
+    if failed:
+        lines = "; ".join(f"table {k[:12]} ({a} address bits, {o} out bits): {str(e).splitlines()[0]}"
+                          for k, a, o, e in failed[:10])
+        more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
+        raise SynthesisError(f"Yosys failed on {len(failed)} of {len(todo)} tables after a retry: {lines}{more}; "
+                             f"the other tables are cached, so a rerun synthesizes only these")
     return [dict(results[k]) for k in keys]
+
+
+EXECUTORS = ("threads", "ray")
+
+
+def _run_with_retry(yosys, batch, yosys_id, timeout):
+    try:
+        return _run_batch(yosys, batch, yosys_id, timeout)
+    except (RuntimeError, OSError, subprocess.SubprocessError):
+        return _run_batch(yosys, batch, yosys_id, timeout)  # once more, then the caller reports it
+
+
+def _run_on_threads(batches, yosys, yosys_id, timeout, jobs):
+    """(batch, result | exception) as local Yosys runs finish."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
+        futs = {ex.submit(_run_with_retry, yosys, b, yosys_id, timeout): b for b in batches}
+        for fut in as_completed(futs):
+            try:
+                yield futs[fut], fut.result()
+            except Exception as e:  # noqa: BLE001 - reported per table by the caller
+                yield futs[fut], e
+
+
+def _ray_batch(batch, yosys_id, timeout):
+    """A Ray task: synthesize one batch with this node's Yosys, which must be the driver's version
+    (a result from another version would poison the driver's cache)."""
+    yosys = find_tool("yosys")
+    here = tool_version(yosys)
+    if here != yosys_id:
+        import socket
+        raise SynthesisError(f"node {socket.gethostname()} has Yosys {here!r} but the driver uses {yosys_id!r}; "
+                             f"install the same Yosys on every node")
+    return _run_batch(yosys, batch, yosys_id, timeout)
+
+
+def _run_on_ray(batches, yosys, yosys_id, timeout, jobs):
+    """(batch, result | exception) as Ray tasks finish (tasks retried once, on any node)."""
+    import ray
+    if not ray.is_initialized():
+        import os
+        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    task = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=True)(_ray_batch)
+    refs = {task.remote(b, yosys_id, timeout): b for b in batches}
+    pending = list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        try:
+            yield refs[done[0]], ray.get(done[0])
+        except Exception as e:  # noqa: BLE001 - a RayTaskError wrapping the task's error, or a lost node
+            yield refs[done[0]], getattr(e, "cause", None) or e
