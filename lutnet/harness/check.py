@@ -19,7 +19,9 @@ class Mismatch:
     """Where a level first disagrees with the IR evaluator.
 
     ``layer``/``neuron``: the first layer (in network order) with a differing output, and the neuron
-    differing in its first failing sample; for levels exposing only the final outputs, the last layer.
+    differing in its first failing sample; for levels exposing only the final outputs, the last layer
+    (or stage).  After the table layers come the IR's stages, named ``"head"`` (class ``neuron``'s
+    score) and ``"argmax"``.
     ``vector``: a failing input vector, shrunk (inputs set to 0 / the code nearest 0 while it still
     fails); ``got``/``want``: that neuron's output on ``vector``."""
 
@@ -34,7 +36,8 @@ class Mismatch:
     per_layer: bool                # True when the level exposed every layer's codes
 
     def __str__(self):
-        where = "input quantizer" if self.layer == "input" else f"layer {self.layer}"
+        where = ("input quantizer" if self.layer == "input" else
+                 f"stage {self.layer}" if isinstance(self.layer, str) else f"layer {self.layer}")
         scope = "" if self.per_layer else " (final outputs only)"
         return (f"level {self.level!r}: {self.n_samples} sample(s) differ; first at {where}, neuron "
                 f"{self.neuron}{scope}: got {self.got}, IR gives {self.want}; smallest failing input "
@@ -182,5 +185,7 @@ def check_levels(ir_or_model, codes, levels=DEFAULT_LEVELS, *, work_dir=None, ex
                 src = o.layers[layer] if d2[3] and layer != "input" else o.final
                 got = int(np.asarray(src).reshape(1, -1)[0, k]) if layer != "input" else int(o.input_codes[0, k])
                 want = int(r[layer][0, k]) if layer != "input" else int(vec[k])
+        if isinstance(layer, int) and layer >= len(ir.layers):  # the head's scores or the argmax
+            layer = [st for st in ("head", "argmax") if st in ir.stages][layer - len(ir.layers)]
         report.mismatches.append(Mismatch(level.name, layer, k, s, vec.tolist(), got, want, n_bad, per_layer))
     return report

@@ -41,3 +41,24 @@ def test_strategy_draws_every_stage():
         assert ("thermometer" in case.spec) == (ir.encoder is not None)
     draw()
     assert min(seen.values()) >= 3, seen
+
+
+def test_a_wrong_head_is_located_at_the_head_stage():
+    import numpy as np
+
+    from lutnet.harness.levels import Level, LevelOutput, onnx_level
+    from lutnet.ir import GroupSum, NetworkIR
+    ir = random_network_ir(9, n_inputs=3, widths=(6,), bits=2, thermometer=2, n_classes=3, argmax=True)
+    g = ir.head.groups.copy()
+    a, b = int(np.flatnonzero(g == 0)[0]), int(np.flatnonzero(g == 1)[0])
+    g[a], g[b] = 1, 0  # two outputs in each other's class
+    bad = NetworkIR(ir.input_quant, ir.n_inputs, ir.layers, ir.output_quant, {}, ir.encoder, GroupSum(g), True)
+    lv = onnx_level(bad.validate())
+    r = check_levels(ir, random_input_codes(ir, 300), levels=("ir",), extra_levels=[Level("onnx-bad", lv.run)])
+    m = r.mismatches[0]
+    assert m.layer == "head" and m.per_layer and m.neuron in (0, 1)
+    assert "first at stage head, neuron" in str(r)
+    final = check_levels(ir, random_input_codes(ir, 300), levels=("ir",),
+                         extra_levels=[Level("final-bad", lambda c: LevelOutput(lv.run(c).final))])
+    if final.mismatches:  # the swap may never change the argmax on these vectors
+        assert final.mismatches[0].layer == "argmax" and "stage argmax" in str(final)
