@@ -36,7 +36,9 @@ def register(register_backend, register_writer):
 def convert_ir(ir, output_dir='my-lutnet-prj', project_name='myproject', output='cpp', argmax=False, **kwargs):
     """hls4ml ModelGraph of a LUT IR network: a ``lutnet.ir.NetworkIR`` (e.g. from
     ``lutnet.export.to_ir``) or the path of an IR file (``lutnet export``, ``NetworkIR.save``).
-    ``output``: ``'cpp'`` or ``'verilog'``; ``argmax=True`` appends an argmax layer; other keyword
+    The IR's stages become layers of their own (``LUTThermometer``, ``LUTDense``..., ``LUTGroupSum``,
+    ``LUTArgmax``).  ``output``: ``'cpp'`` or ``'verilog'``; ``argmax=True`` appends an argmax layer
+    to an IR without one; other keyword
     arguments go to the backend config (``part``, ``clock_period``, ``cflags``, ``pipeline``,
     ``table_style``, ``overwrite``: write into a directory holding another backend's project)."""
     import os
