@@ -2,9 +2,12 @@
 every LUT count of a design includes them.
 
 * ``method="estimate"``: a cost model (not a synthesis result): one comparator per threshold inside
-  the code range, each a one-output function of the input's bit width (LogicNets' LUT cost:
-  1 LUT for <= 6 bits); adders of the per-class balanced trees one LUT per result bit (carry-chain
-  adders); argmax ``n - 1`` compare-select nodes of ``2 * bits + index bits`` LUTs.
+  the code range, 1 LUT up to 6 input bits, else a chain of ``ceil((bits - 1) / 5)`` LUT6s
+  (:func:`lutnet.ir.comparator_luts`); adders of the per-class balanced trees one LUT per result bit
+  (carry-chain adders); argmax ``n - 1`` compare-select nodes of ``2 * bits + index bits`` LUTs.
+  Against Yosys 0.23 on a DWN-sm-like design (784 8-bit features x 2 thresholds, 1,000 one-bit
+  outputs in 10 classes): encoder 3,136 vs 2,428 LUTs (+1,985 MUXF7), head 2,910 vs 2,116 LUTs
+  (+562 MUXF7), argmax 162 vs 127 LUTs.
 * ``method="yosys"``: each stage module exactly as ``write_verilog`` emits it, synthesized as a whole
   module with the same Yosys ``synth_xilinx`` options as the tables, cached by module text and Yosys
   version.
