@@ -96,6 +96,12 @@ def _chain_loop(x, w, b):
     return acc
 
 
+def wants_kernel(rows: int, n: int, a: int, nb: int) -> bool:
+    """Whether :func:`dot_chain` runs this chain in the compiled kernel (long, large chains only;
+    the kernel is loaded on the first such call)."""
+    return a * nb >= KERNEL_MIN_TERMS and rows * n * a * nb >= KERNEL_MIN_WORK and bool(_load_kernel())
+
+
 def dot_chain(x, w, b=None, force: str | None = None):
     """See the module docstring.  ``force``: ``"kernel"`` or ``"loop"`` picks an implementation."""
     x = np.asarray(x, dtype=np.float32)
@@ -106,8 +112,7 @@ def dot_chain(x, w, b=None, force: str | None = None):
     b = None if b is None else np.asarray(b, dtype=np.float32)
     lead = x.shape[:-2]
     rows = int(np.prod(lead)) if lead else 1
-    big = force == "kernel" or (force is None and a * nb >= KERNEL_MIN_TERMS and rows * n * a * nb >= KERNEL_MIN_WORK)
-    kernel = _load_kernel() if big else False
+    kernel = _load_kernel() if force == "kernel" or (force is None and wants_kernel(rows, n, a, nb)) else False
     if force == "kernel" and not kernel:
         raise ImportError("the compiled dot_chain kernel needs numba (pip install numba)")
     if kernel:

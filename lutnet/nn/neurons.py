@@ -26,8 +26,11 @@ class TorchOps:
     @staticmethod
     def dot_chain(x, w, b):
         needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, w, b))
-        if x.device.type == "cpu" and not needs_grad:  # the core's numpy chain (compiled when it pays)
-            out = kernels.dot_chain(x.detach().numpy(), w.detach().numpy(), None if b is None else b.detach().numpy())
+        n, a, nb = w.shape
+        rows = x.numel() // max(1, x.shape[-1] * x.shape[-2])
+        if x.device.type == "cpu" and not needs_grad and kernels.wants_kernel(rows, n, a, nb):
+            out = kernels.dot_chain(x.detach().numpy(), w.detach().numpy(), None if b is None else b.detach().numpy(),
+                                    force="kernel")  # the core's compiled chain
             return torch.from_numpy(out)
         wt = w.transpose(0, 1).contiguous()  # (A, N, B); the same per-element sequence, on any device
         acc = x[..., 0:1] * wt[0]
