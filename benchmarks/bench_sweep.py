@@ -65,8 +65,8 @@ def sweep_throughput(workers: int, trials: int, epochs: int) -> dict:
 
 def jscm_tables(limit: int):
     import torch
-
     from bench_tables import SHAPES
+
     from lutnet.export import to_ir
     from lutnet.rtl import emit
     torch.manual_seed(0)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import OutputExistsError
 from .engine import SweepError, connect, run_sweep
-from .results import collect, evaluate_front, mark_front, pareto_front, table_rows, write_results
+from .results import collect, evaluate_front, mark_front, pareto_front, write_results
 from .spec import SweepSpec, SweepSpecError, load_spec, parse_spec
 
 __all__ = ["SweepError", "SweepResult", "SweepSpec", "SweepSpecError", "connect", "load_spec", "pareto_front",

@@ -48,8 +48,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict:
 def _search_alg(spec: SweepSpec):
     if spec.search in ("grid", "random"):
         return None
-    from ray.tune.search.optuna import OptunaSearch
     import optuna
+    from ray.tune.search.optuna import OptunaSearch
     sampler = (optuna.samplers.TPESampler(seed=spec.seed) if spec.search == "tpe"
                else optuna.samplers.NSGAIISampler(seed=spec.seed))
     metrics = list(spec.objectives)

@@ -85,7 +85,7 @@ class SweepSpec:
     seed: int = 0
     max_failures: int = 1
     description: str = ""
-    limit: typing.Optional[int] = None
+    limit: int | None = None
     source: str = "<sweep>"
 
     @property
