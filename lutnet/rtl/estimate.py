@@ -41,7 +41,7 @@ RANDOM_DENSITY = 0.9  # a table whose leaf density is at least this is classed r
 # Regimes of the error table: address-bit bands x output-bit bands x table class.
 ABITS_BANDS = ((1, 6), (7, 8), (9, 10), (11, 12), (13, 99))
 OBITS_BANDS = ((1, 2), (3, 4), (5, 8))
-TABLE_CLASSES = ("trained", "random", "any")  # "any": tables of <= 6 address bits (exact)
+TABLE_CLASSES = ("trained", "random", "any")  # "any": tables of < DENSITY_MIN_BITS address bits
 # Held-out error of the calibrated estimator per regime against Yosys 0.23 (``error_by_regime`` on
 # the ``heldout`` split of tests/rtl/yosys_calibration.json; test_rtl_estimate.py recomputes it).
 # Row: [abits band, obits band, class, n held-out tables, mean |per-table err| %, network-total err %,
@@ -51,18 +51,12 @@ REGIME_ERRORS: list = [
     ['1-6', '1-2', 'any', 42, 0.0, 0.0, 0.0, 100.0, 53],
     ['1-6', '3-4', 'any', 46, 0.0, 0.0, 0.0, 100.0, 108],
     ['1-6', '5-8', 'any', 46, 0.0, 0.0, 0.0, 100.0, 226],
-    ['7-8', '1-2', 'random', 2, 6.2, -10.0, 12.5, 100.0, 10],
-    ['7-8', '1-2', 'trained', 10, 47.8, 35.3, 100.0, 50.0, 34],
-    ['7-8', '3-4', 'random', 2, 7.3, -7.1, 8.3, 100.0, 28],
-    ['7-8', '3-4', 'trained', 5, 6.0, 1.9, 11.1, 0.0, 52],
-    ['7-8', '5-8', 'random', 2, 4.2, -5.6, 8.3, 100.0, 36],
-    ['7-8', '5-8', 'trained', 9, 19.3, -12.3, 35.0, 56.0, 195],
-    ['9-10', '1-2', 'random', 2, 4.3, -6.2, 8.7, 100.0, 32],
-    ['9-10', '1-2', 'trained', 7, 44.8, 12.6, 220.0, 86.0, 174],
-    ['9-10', '3-4', 'random', 2, 3.8, -3.0, 7.7, 100.0, 101],
-    ['9-10', '3-4', 'trained', 14, 18.0, -3.1, 120.0, 50.0, 647],
-    ['9-10', '5-8', 'random', 2, 9.5, -10.0, 12.2, 100.0, 140],
-    ['9-10', '5-8', 'trained', 6, 6.3, 4.2, 15.4, 50.0, 665],
+    ['7-8', '1-2', 'any', 12, 40.9, 25.0, 100.0, 100.0, 44],
+    ['7-8', '3-4', 'any', 7, 6.4, -1.2, 11.1, 100.0, 80],
+    ['7-8', '5-8', 'any', 11, 16.5, -11.3, 35.0, 100.0, 231],
+    ['9-10', '1-2', 'any', 9, 35.8, 9.7, 220.0, 100.0, 206],
+    ['9-10', '3-4', 'any', 16, 16.2, -3.1, 120.0, 100.0, 748],
+    ['9-10', '5-8', 'any', 8, 7.1, 1.7, 15.4, 100.0, 805],
     ['11-12', '1-2', 'random', 3, 3.2, -4.0, 7.9, 100.0, 424],
     ['11-12', '1-2', 'trained', 7, 16.8, -9.2, 45.5, 100.0, 315],
     ['11-12', '3-4', 'random', 3, 6.4, 6.3, 6.7, 100.0, 655],
@@ -290,9 +284,11 @@ def _band(v: int, bands) -> str:
 
 
 def regime_of(abits: int, obits: int, density: float) -> tuple:
-    """(address-bit band, output-bit band, class) of a table; class ``random`` when its leaf
-    density is at least ``RANDOM_DENSITY``, else ``trained`` (tables of <= 6 bits: ``any``)."""
-    if abits <= 6:
+    """(address-bit band, output-bit band, class) of a table; from ``DENSITY_MIN_BITS`` address bits
+    on, class ``random`` when its leaf density is at least ``RANDOM_DENSITY``, else ``trained``;
+    narrower tables: ``any`` (<= 6 bits are exact; at 7-10 bits the density does not tell trained
+    from random tables apart, so their held-out errors are pooled)."""
+    if abits < DENSITY_MIN_BITS:
         return (_band(abits, ABITS_BANDS), _band(obits, OBITS_BANDS), "any")
     cls = "random" if density >= RANDOM_DENSITY else "trained"
     return (_band(abits, ABITS_BANDS), _band(obits, OBITS_BANDS), cls)
@@ -456,15 +452,16 @@ def error_stats(est, ref) -> dict:
 def error_by_regime(pairs, split: str = "heldout") -> list:
     """Error of the estimator against the stored Yosys results, per regime (address-bit band x
     output-bit band x class, the class being the table's true source: ``random`` or ``trained``
-    (trained digits models and synthetic trained-like tables); ``any`` for <= 6 address bits), over
-    the entries of ``split``.  Row: [abits band, obits band, class, n, mean |err| %, total err %,
+    (trained digits models and synthetic trained-like tables); ``any`` below ``DENSITY_MIN_BITS``
+    address bits, as ``regime_of`` does), over the entries of ``split``.  Row: [abits band, obits band, class, n, mean |err| %, total err %,
     max |err| %, % of tables whose class the estimator recognizes, Yosys LUTs]."""
     groups: dict = {}
     for e, t in pairs:
         if split and e["split"] != split:
             continue
         est = estimate_table(t, e["in_bits"], e["obits"])
-        cls = "any" if e["abits"] <= 6 else ("random" if e["source"] == "random" else "trained")
+        cls = ("any" if e["abits"] < DENSITY_MIN_BITS
+               else "random" if e["source"] == "random" else "trained")
         key = (_band(e["abits"], ABITS_BANDS), _band(e["obits"], OBITS_BANDS), cls)
         groups.setdefault(key, ([], [], []))
         groups[key][0].append(est["luts"])

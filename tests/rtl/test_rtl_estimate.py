@@ -194,7 +194,7 @@ def test_heldout_error_per_regime_is_stated_and_bounded(calibration_pairs):
     for lo, hi in estimate.ABITS_BANDS:
         for olo, _ohi in estimate.OBITS_BANDS:
             b, ob = estimate._band(lo, estimate.ABITS_BANDS), estimate._band(olo, estimate.OBITS_BANDS)
-            classes = ("any",) if hi <= 6 else ("trained", "random")
+            classes = ("any",) if hi < estimate.DENSITY_MIN_BITS else ("trained", "random")
             for cls in classes:
                 if (b, ob, cls) == ("13+", "5-8", "random"):
                     continue  # not measured (Yosys time); reports list it as not calibrated
