@@ -32,8 +32,9 @@ OPTION_NAMES = {"linear": (), "poly": ("degree",), "subnet": ("width", "depth", 
 # ---------------------------------------------------------------------- ops adapters
 # An ops adapter provides: dot_chain(x, w, b) (exact: the left-to-right chain of
 # :func:`lutnet.core.kernels.dot_chain`), linear(h, w, b) and reduce_sum(x, axis) (training only),
-# relu, stack(seq, axis), to_float(codes), mask_zero(mask, v), all(mask), and to_numpy(t) /
-# from_numpy(a, like) (per-neuron constants such as batch norm's 1/sqrt(var + eps) are made in numpy).
+# relu, stack(seq, axis), columns(w) (last axis first, contiguous), to_float(codes),
+# mask_zero(mask, v), all(mask), and to_numpy(t) / from_numpy(a, like) (per-neuron constants such
+# as batch norm's 1/sqrt(var + eps) are made in numpy).
 class NumpyOps:
     """The ops adapter over numpy float32 arrays (exact path only)."""
     name = "numpy"
@@ -54,6 +55,10 @@ class NumpyOps:
         seq = [np.asarray(s) for s in seq]
         return np.stack([s.reshape(-1, s.shape[-1]).T for s in seq], 0).transpose(2, 1, 0).reshape(
             seq[0].shape + (len(seq),))
+
+    @staticmethod
+    def columns(w):
+        return np.ascontiguousarray(np.moveaxis(w, -1, 0))
 
     @staticmethod
     def to_numpy(a):
@@ -120,6 +125,16 @@ def inv_std(var, eps) -> np.ndarray:
     PyTorch's CPU ``sqrt`` is not correctly rounded, so every framework takes it from here)."""
     v = np.asarray(var, np.float32) + np.float32(eps)
     return np.float32(1.0) / np.sqrt(v)
+
+
+def sum_terms(ops, terms, weight, bias):
+    """``dot_chain`` over a list of terms ``(..., N)`` and ``weight (N, T)``: ``acc = t0 * w0; acc =
+    acc + t1 * w1; ...; acc + bias`` (the same per-element sequence, without stacking the terms)."""
+    w = ops.columns(weight)  # (T, N) contiguous
+    acc = terms[0] * w[0]
+    for j in range(1, len(terms)):
+        acc = acc + terms[j] * w[j]
+    return acc + bias
 
 
 def batch_norm(ops, y, mean, var, eps, gamma, beta):
@@ -195,8 +210,11 @@ class PolyFamily(NeuronFamily):
                 ParamSpec("bias", (self.out_features,), Init("zeros"))]
 
     def forward(self, ops, x, p, exact):
-        feats = ops.stack(monomial_features(x, self.terms), -1)
-        if exact:
+        feats = monomial_features(x, self.terms)
+        if exact and x.shape[-2] != 1:  # per-neuron inputs: no stacked copy of (rows, N, T) features
+            return sum_terms(ops, feats, p["weight"], p["bias"])
+        feats = ops.stack(feats, -1)
+        if exact:  # inputs shared by all neurons (table enumeration): one chain over few stacked rows
             return ops.dot_chain(feats, p["weight"][:, :, None], p["bias"][:, None])[..., 0]
         return ops.reduce_sum(feats * p["weight"], -1) + p["bias"]
 

@@ -47,6 +47,10 @@ class TorchOps:
     stack = staticmethod(torch.stack)
 
     @staticmethod
+    def columns(w):
+        return w.movedim(-1, 0).contiguous()
+
+    @staticmethod
     def to_numpy(t):
         return t.detach().cpu().numpy()
 
