@@ -453,8 +453,9 @@ def error_by_regime(pairs, split: str = "heldout") -> list:
     """Error of the estimator against the stored Yosys results, per regime (address-bit band x
     output-bit band x class, the class being the table's true source: ``random`` or ``trained``
     (trained digits models and synthetic trained-like tables); ``any`` below ``DENSITY_MIN_BITS``
-    address bits, as ``regime_of`` does), over the entries of ``split``.  Row: [abits band, obits band, class, n, mean |err| %, total err %,
-    max |err| %, % of tables whose class the estimator recognizes, Yosys LUTs]."""
+    address bits, as ``regime_of`` does), over the entries of ``split``.  Row: [abits band, obits
+    band, class, n, mean |err| %, total err %, max |err| %, % of tables whose class the estimator
+    recognizes, Yosys LUTs]."""
     groups: dict = {}
     for e, t in pairs:
         if split and e["split"] != split:

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write
-from . import emit
 from ..errors import ConfigError, SynthesisError
+from . import emit
 from .tools import cache_root, find_tool, tool_version
 
 YOSYS_PINNED = "0.23"
