@@ -67,7 +67,7 @@ def input_pool(cfg: ModelConfig, in_features: int, X_train):
 def _build(cfg: ModelConfig, in_features: int, X_train) -> LUTNet:
     in_quant = input_quantizer(cfg)
     return LUTNet([LUTLayer(
-        p.in_features, p.out_features, p.fan_in, p.neuron["kind"], input_quant=in_quant if p.index == 0 else None,
-        output_quant=SignedActQuant if p.last else UnsignedActQuant, output_bit_width=p.out_bits,
+        p.in_features, p.out_features, p.fan_in, p.neuron["kind"], input_quant=in_quant if p.first else None,
+        output_quant=SignedActQuant if p.out_signed else UnsignedActQuant, output_bit_width=p.out_bits,
         batch_norm=p.batch_norm, seed=p.seed, name=p.name, connectivity=torch.as_tensor(p.connectivity),
         **p.neuron_options) for p in model_plan(cfg, in_features, X_train)])

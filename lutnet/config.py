@@ -37,10 +37,18 @@ class LayerConfig:
     bits: typing.Optional[int] = None
     neuron: typing.Optional[NeuronConfig] = None
     connectivity: typing.Optional[str] = None
+    # trees of small tables (lutnet.core.assemble): PolyLUT-Add ``add: A`` sub-neurons of fan_in
+    # inputs each, summed and re-quantized (sub-neuron outputs: signed ``add_bits``, default bits + 1);
+    # NeuraLUT-Assemble ``assemble: [A_1, ...]`` tree arities from the leaves up (hidden codes:
+    # unsigned ``assemble_bits``, default hidden_bits)
+    add: typing.Optional[int] = None
+    add_bits: typing.Optional[int] = None
+    assemble: typing.Optional[list] = None
+    assemble_bits: typing.Optional[int] = None
 
 
 CONNECTIVITY_KINDS = ("random", "balanced")  # lutnet.nn.layer.CONNECTIVITY's keys (torch-free here)
-NEURON_KINDS = ("linear", "poly", "subnet")  # lutnet.nn.NEURON_KINDS' keys (torch-free here)
+NEURON_KINDS = ("linear", "poly", "subnet", "add")  # lutnet.nn.NEURON_KINDS' keys (torch-free here)
 DEFAULT_MAX_ROWS = 1 << 20  # lutnet.export.DEFAULT_MAX_ROWS: the largest table of one neuron (rows)
 
 
@@ -198,6 +206,22 @@ def _check_model(m: ModelConfig, src: str):
         if l.connectivity is not None and l.connectivity not in kinds:
             raise ConfigError(f"{src}: model.layers[{i}].connectivity must be one of {', '.join(kinds)}, "
                               f"got {l.connectivity!r}")
+        _layer_tree(m, i, src)
+
+
+def _layer_tree(m: ModelConfig, i: int, src: str):
+    """Layer ``i``'s tree of small tables (:func:`lutnet.core.assemble.tree_spec`), or None."""
+    from .core.assemble import tree_spec
+    from .errors import LayerConfigError
+    lc = m.layers[i]
+    if lc.add is None and lc.assemble is None and lc.add_bits is None and lc.assemble_bits is None:
+        return None
+    out_bits = lc.bits or (m.output_bits if i == len(m.layers) - 1 else m.hidden_bits)
+    try:
+        return tree_spec(f"{src}: model.layers[{i}]", lc.add, lc.add_bits, lc.assemble, lc.assemble_bits,
+                         out_bits, m.hidden_bits)
+    except LayerConfigError as e:
+        raise ConfigError(str(e)) from None
 
 
 def check_model(m: ModelConfig, n_features: int, src: str = "<config>", max_rows: int = DEFAULT_MAX_ROWS):
@@ -229,6 +253,27 @@ def check_model(m: ModelConfig, n_features: int, src: str = "<config>", max_rows
             raise ConfigError(f"{src}: {key}={fan_in}: layer {i}'s neurons would need tables of 2^{abits} rows "
                               f"({fan_in} inputs x {in_bits} bits), more than the {max_rows:,}-row bound; lower "
                               f"{key} or the bit widths (or raise the bound with --max-rows)")
+        _check_tree_fits(m, i, src, fan_in, n_in, max_rows)
+
+
+def _check_tree_fits(m: ModelConfig, i: int, src: str, fan_in: int, n_in: int, max_rows: int):
+    """A tree layer reads ``fan_in x A_1 x ...`` distinct inputs and its upper tables fit ``max_rows``."""
+    spec = _layer_tree(m, i, src)
+    if spec is None:
+        return
+    key = f"model.layers[{i}].{spec.mode}"
+    eff = fan_in * spec.leaves_per_neuron
+    if eff > n_in:
+        value = list(spec.arity) if spec.mode == "assemble" else spec.arity[0]
+        raise ConfigError(f"{src}: {key}={value}: each neuron of layer {i} reads fan_in x "
+                          f"{' x '.join(map(str, spec.arity))} = {eff} distinct inputs, more than the layer's "
+                          f"{n_in} inputs; lower {key} or the fan-in")
+    for a in spec.arity:
+        if 2 ** (a * spec.bits) > max_rows:
+            bits_key = f"model.layers[{i}].{spec.mode}_bits"
+            raise ConfigError(f"{src}: {key}: a table of {a} inputs x {spec.bits} bits ({bits_key}) would have "
+                              f"2^{a * spec.bits} rows, more than the {max_rows:,}-row bound; lower {key} or "
+                              f"{bits_key}")
 
 
 def load_config(path) -> RunConfig:

@@ -25,8 +25,8 @@ import numpy as np
 from ..errors import LayerConfigError
 from . import kernels
 
-KINDS = ("linear", "poly", "subnet")
-OPTION_NAMES = {"linear": (), "poly": ("degree",), "subnet": ("width", "depth", "skip")}
+KINDS = ("linear", "poly", "subnet", "add")  # "add": PolyLUT-Add's adder (lutnet.core.assemble)
+OPTION_NAMES = {"linear": (), "poly": ("degree",), "subnet": ("width", "depth", "skip"), "add": ()}
 
 
 # ---------------------------------------------------------------------- ops adapters
@@ -301,3 +301,6 @@ def exact_function(ops, family: NeuronFamily, codes, scale, zero_point, params: 
     v = dequantize(ops, codes, scale, zero_point, mask)
     y = family.forward(ops, v, params, exact=True)
     return y if bn is None else batch_norm(ops, y, *bn)
+
+
+from . import assemble  # noqa: E402,F401  (registers the "add" family, built on this module's base class)

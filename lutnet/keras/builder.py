@@ -46,7 +46,9 @@ def build_keras_model(cfg: ModelConfig, in_features: int, X_train=None, name: st
     for ``input_min_active``, whose pool is chosen with the Brevitas input quantizer's codes)."""
     in_q, out_qs = config_quantizers(cfg, output_integer)
     layers, src_q = [tf.keras.Input((in_features,), name="x")], in_q
-    for p, out_q in zip(model_plan(cfg, in_features, X_train), out_qs):
+    for p in model_plan(cfg, in_features, X_train):
+        out_q = (out_qs[p.index] if p.signed is None else  # hidden tree codes (lutnet.core.assemble)
+                 qkeras.quantized_bits(p.out_bits, 0, alpha=1) if p.signed else qkeras.quantized_relu(p.out_bits, 0))
         layers.append(LUTLayer(p.out_features, p.fan_in, p.neuron["kind"], input_quantizer=src_q,
                                output_quantizer=out_q, batch_norm=p.batch_norm, seed=p.seed, name=p.name,
                                connectivity=p.connectivity, **p.neuron_options))

@@ -158,7 +158,12 @@ class SubnetNeuron(NeuronFunction):
         return self.family.blocks
 
 
-NEURON_KINDS = {"linear": LinearNeuron, "poly": PolyNeuron, "subnet": SubnetNeuron}
+class AddNeuron(NeuronFunction):
+    """PolyLUT-Add's adder: the sum of the inputs, no parameters (:class:`lutnet.core.assemble.AddFamily`)."""
+    kind = "add"
+
+
+NEURON_KINDS = {"linear": LinearNeuron, "poly": PolyNeuron, "subnet": SubnetNeuron, "add": AddNeuron}
 assert tuple(NEURON_KINDS) == KINDS
 
 
