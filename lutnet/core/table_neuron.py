@@ -1,0 +1,250 @@
+"""Weightless table neurons (DWN), thermometer encoders, GroupSum heads and learnable mapping,
+written once for every framework (numpy only; no framework import).
+
+**Table neuron.**  A neuron reads ``F`` one-bit inputs; its parameter is a real vector ``w`` of
+``2**F`` entries, one per table row.  The row address packs the input bits with input 0 in the least
+significant bit (the IR's convention): ``addr = sum_j x_j << j``.  The neuron outputs the one-bit
+code ``w[addr] > 0``, in training and in inference alike (an exact integer computation: the model
+and its IR table, ``table_bits(w)``, agree bit for bit by construction).
+
+**Gradients (Extended Finite Difference, DWN, Bacellar et al., ICML 2024).**  The output's
+gradient reaches the table entry that was read (straight through: ``dL/dw[addr] += dL/dy``).  For
+input bit ``j`` the gradient is a finite difference of the table along bit ``j``, averaged over
+*all* rows, each weighted by its Hamming distance to the address read (bit ``j`` ignored):
+
+    dy/dx_j = alpha * sum_{k: bit j of k = 0}  beta**H((k xor addr) without bit j) * (w~[k | 2**j] - w~[k])
+
+with ``w~ = clip(w, -1, 1)`` and DWN's constants ``alpha = 0.5 * 0.75**(F-1)``, ``beta = 0.25 /
+0.75``.  The sum is a fixed linear map of the table, so per layer and step it is computed once for
+every possible address, ``G[o, j, a]`` (a ``2**F x 2**F`` matrix per input position, an einsum over
+neurons: cost independent of the batch), and each sample's gradient is one gather ``G[o, j,
+addr[b, o]]``.  No loop over neurons or rows.  The constant matrices come from :func:`efd_matrices`;
+frontends only do the einsum and gathers with their own tensors.
+
+**Learnable mapping.**  A neuron input slot ``(o, j)`` has a score per candidate input; the forward
+reads the input of the highest score, distinct within a neuron (:func:`distinct_argmax`: slots are
+resolved in order, an input already taken by an earlier slot of the same neuron is skipped); the
+backward treats the selection as a linear map with weights ``softmax(scores / tau)`` (gradient to the
+inputs) and gives the scores the gradient ``dL/d(selected) * x`` (DWN's learnable mapping).  Frozen,
+the selection is the ``(out, F)`` connectivity index array saved with the weights.
+
+**Thermometer encoder.**  Thresholds on the integer codes of the fixed-point input quantizer (the
+raw integer the FPGA receives), fitted on the training split: :func:`fit_thresholds`.
+
+**GroupSum head.**  ``groups[k]`` is the class of output ``k``; class scores are exact integer sums
+(:func:`default_groups`, :func:`check_groups`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import LayerConfigError
+
+MAX_ADDRESS_BITS = 16  # a table neuron's table has at most 2**16 rows by default
+FIT_KINDS = ("quantile", "uniform")
+
+
+# ---------------------------------------------------------------------- checks
+def check_table_shape(where: str, fan_in: int, in_bits: int = 1, max_address_bits: int = MAX_ADDRESS_BITS) -> int:
+    """Address bits of a table neuron (``fan_in * in_bits``), or one error naming the layer and parameter."""
+    if int(fan_in) < 1:
+        raise LayerConfigError(f"{where}: fan_in must be >= 1, got {fan_in}")
+    if int(in_bits) != 1:
+        raise LayerConfigError(f"{where}: in_bits={in_bits}: table neurons read one-bit inputs (thermometer bits "
+                               f"or the one-bit outputs of another table layer); use in_bits=1")
+    bits = int(fan_in) * int(in_bits)
+    if bits > int(max_address_bits):
+        raise LayerConfigError(f"{where}: fan_in={fan_in} gives {bits} address bits (2**{bits} table entries per "
+                               f"neuron), more than max_address_bits={max_address_bits}; reduce fan_in or raise "
+                               f"max_address_bits")
+    return bits
+
+
+def check_thresholds(where: str, thresholds, code_min: int, code_max: int) -> np.ndarray:
+    """``(n_features, z)`` int64 thresholds, strictly increasing per feature and inside the code range,
+    or one error naming the layer and the parameter ``thresholds``."""
+    t = np.asarray(thresholds)
+    if t.ndim != 2 or t.shape[1] < 1:
+        raise LayerConfigError(f"{where}: thresholds must be a (features, bits_per_feature) array, got shape "
+                               f"{t.shape}")
+    if t.dtype.kind == "f" and not np.all(t == np.round(t)):
+        raise LayerConfigError(f"{where}: thresholds must be integer input codes; got fractional values")
+    t = t.astype(np.int64)
+    bad = np.flatnonzero(np.any(np.diff(t, axis=1) <= 0, axis=1)) if t.shape[1] > 1 else np.zeros(0, np.int64)
+    if bad.size:
+        i = int(bad[0])
+        raise LayerConfigError(f"{where}: thresholds of feature {i} are not strictly increasing ({t[i].tolist()}); "
+                               f"give increasing integer codes per feature")
+    if t.size and (t.min() < code_min or t.max() > code_max + 1):
+        raise LayerConfigError(f"{where}: thresholds must lie in [{code_min}, {code_max + 1}] (the input codes); "
+                               f"got [{int(t.min())}, {int(t.max())}]")
+    return t
+
+
+def default_groups(n_outputs: int, n_classes: int, where: str = "GroupSum") -> np.ndarray:
+    """Output ``k`` belongs to class ``k // (n_outputs / n_classes)`` (DWN's contiguous groups)."""
+    if n_classes < 1 or n_outputs % n_classes:
+        raise LayerConfigError(f"{where}: n_classes={n_classes} does not divide the {n_outputs} outputs of the last "
+                               f"layer into equal groups; give groups= explicitly or a multiple of n_classes outputs")
+    return np.repeat(np.arange(n_classes, dtype=np.int64), n_outputs // n_classes)
+
+
+def check_groups(where: str, groups, n_outputs: int) -> np.ndarray:
+    """``groups`` as (n_outputs,) int64 covering every output and every class 0..C-1, or one error
+    naming the layer and the parameter ``groups``."""
+    g = np.asarray(groups).reshape(-1)
+    if g.size != n_outputs:
+        raise LayerConfigError(f"{where}: groups has {g.size} entries but the last layer has {n_outputs} outputs; "
+                               f"groups must give every output one class")
+    if g.size and (g.dtype.kind not in "iu" or g.min() < 0):
+        raise LayerConfigError(f"{where}: groups must be class indices >= 0; got {g[:10].tolist()}...")
+    g = g.astype(np.int64)
+    empty = np.flatnonzero(np.bincount(g, minlength=int(g.max()) + 1) == 0) if g.size else np.zeros(0)
+    if empty.size:
+        raise LayerConfigError(f"{where}: groups leave class {int(empty[0])} without outputs; every class "
+                               f"0..{int(g.max())} needs at least one output")
+    return g
+
+
+# ---------------------------------------------------------------------- tables and addresses
+def table_bits(w) -> np.ndarray:
+    """The IR table of table neurons with parameters ``w`` (out, 2**F): one-bit codes ``w > 0``."""
+    return (np.asarray(w) > 0).astype(np.int64)
+
+
+def addresses(bits, conn) -> np.ndarray:
+    """Row addresses (N, out) of one-bit inputs ``bits`` (N, in) through ``conn`` (out, F)."""
+    b = np.asarray(bits, np.int64)
+    conn = np.asarray(conn, np.int64)
+    addr = np.zeros((b.shape[0], conn.shape[0]), np.int64)
+    for j in range(conn.shape[1]):  # loop over fan-in positions only (F <= 16)
+        addr |= b[:, conn[:, j]] << j
+    return addr
+
+
+def read_out(bits, conn, tbits) -> np.ndarray:
+    """Output codes (N, out) of table neurons: ``tbits[o, addr[n, o]]``."""
+    addr = addresses(bits, conn)
+    return np.asarray(tbits)[np.arange(addr.shape[1])[None, :], addr]
+
+
+# ---------------------------------------------------------------------- EFD
+def efd_constants(fan_in: int) -> tuple[float, float]:
+    """DWN's ``(alpha, beta)`` for ``fan_in`` inputs."""
+    return 0.5 * 0.75 ** (fan_in - 1), 0.25 / 0.75
+
+
+def efd_matrices(fan_in: int, alpha: float | None = None, beta: float | None = None):
+    """``(M, hi, lo)``: ``M`` (F, R, R) float32 with ``M[j, a, k] = alpha * beta**H((a xor k) & ~2**j)``
+    where bit ``j`` of ``k`` is 0 (else 0); ``hi[j, k] = k | 2**j``, ``lo[j, k] = k & ~2**j`` (F, R) int64.
+    ``G[o, j, a] = sum_k M[j, a, k] * (w~[o, hi[j, k]] - w~[o, lo[j, k]])`` is the EFD input gradient."""
+    a0, b0 = efd_constants(fan_in)
+    alpha = a0 if alpha is None else float(alpha)
+    beta = b0 if beta is None else float(beta)
+    r = 1 << fan_in
+    k = np.arange(r, dtype=np.int64)
+    x = k[:, None] ^ k[None, :]  # (a, k)
+    m = np.empty((fan_in, r, r), np.float64)
+    hi = np.empty((fan_in, r), np.int64)
+    lo = np.empty((fan_in, r), np.int64)
+    pop = np.vectorize(lambda v: bin(int(v)).count("1"))
+    for j in range(fan_in):
+        d = pop(x & ~(1 << j))
+        m[j] = alpha * beta ** d * (((k >> j) & 1) == 0)[None, :]
+        hi[j], lo[j] = k | (1 << j), k & ~(1 << j)
+    return m.astype(np.float32), hi, lo
+
+
+def efd_grad_table(w, m, hi, lo) -> np.ndarray:
+    """``G`` (out, F, R): the EFD derivative of each neuron's output by each input bit, for every
+    address (numpy reference; frontends compute the same einsum on their tensors)."""
+    wc = np.clip(np.asarray(w, np.float32), -1, 1)
+    d = wc[:, hi] - wc[:, lo]  # (out, F, R)
+    return np.einsum("ofk,fak->ofa", d, m)
+
+
+def efd_input_grad(bits, conn, w, m, hi, lo, grad_y) -> np.ndarray:
+    """dL/d(bits) (N, in) for table neurons (numpy reference of the frontends' backward)."""
+    g = efd_grad_table(w, m, hi, lo)
+    addr = addresses(bits, conn)
+    o = np.arange(conn.shape[0])
+    per = g[o[None, :, None], np.arange(conn.shape[1])[None, None, :], addr[:, :, None]]  # (N, out, F)
+    per = per * np.asarray(grad_y)[:, :, None]
+    out = np.zeros(np.asarray(bits).shape, np.float64)
+    np.add.at(out, (np.arange(out.shape[0])[:, None, None], np.broadcast_to(conn, per.shape)), per)
+    return out
+
+
+# ---------------------------------------------------------------------- learnable mapping
+def distinct_argmax(scores) -> np.ndarray:
+    """(out, F) indices: per neuron, slot ``j`` takes the highest-scoring input among those not
+    taken by slots ``0..j-1`` (scores: (out, F, in)).  Vectorized over neurons; loop over F."""
+    s = np.array(scores, np.float32, copy=True)
+    out, fan_in, n_in = s.shape
+    if fan_in > n_in:
+        raise LayerConfigError(f"learnable mapping: fan_in={fan_in} exceeds the {n_in} inputs")
+    idx = np.empty((out, fan_in), np.int64)
+    rows = np.arange(out)
+    for j in range(fan_in):
+        idx[:, j] = np.argmax(s[:, j], axis=1)
+        s[rows[:, None], np.arange(j + 1, fan_in)[None, :], idx[:, j:j + 1]] = -np.inf
+    return idx
+
+
+def softmax(scores, tau: float = 1.0, axis: int = -1) -> np.ndarray:
+    z = np.asarray(scores, np.float64) / tau
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+def init_mapping_scores(out: int, fan_in: int, n_in: int, seed: int, conn=None) -> np.ndarray:
+    """Initial scores (out, F, in): small normal noise, plus a lead of 1 for the inputs of ``conn``
+    (a drawn connectivity) so the mapping starts from that wiring."""
+    rng = np.random.default_rng(int(seed) + 7919)
+    s = rng.normal(0.0, 0.01, size=(out, fan_in, n_in)).astype(np.float32)
+    if conn is not None:
+        conn = np.asarray(conn, np.int64)
+        s[np.arange(out)[:, None], np.arange(fan_in)[None, :], conn] += 1.0
+    return s
+
+
+# ---------------------------------------------------------------------- thermometer
+def fit_thresholds(codes, bits_per_feature: int, fit: str, code_min: int, code_max: int,
+                   where: str = "Thermometer") -> np.ndarray:
+    """(features, z) strictly increasing int64 thresholds on integer input codes (N, features) of the
+    training split.  ``quantile`` (distributive thermometer): threshold ``j`` is the (j+1)/(z+1)
+    quantile of the feature's training codes; ``uniform``: evenly spaced over the code range.  Each
+    threshold lies in ``(code_min, code_max]`` (a real comparator); ties are pushed apart so every
+    feature's thresholds increase strictly."""
+    z = int(bits_per_feature)
+    if z < 1:
+        raise LayerConfigError(f"{where}: bits_per_feature must be >= 1, got {bits_per_feature}")
+    if z > code_max - code_min:
+        raise LayerConfigError(f"{where}: bits_per_feature={z} needs more distinct thresholds than the "
+                               f"{code_max - code_min + 1} input codes allow; lower it or widen the input quantizer")
+    if fit not in FIT_KINDS:
+        raise LayerConfigError(f"{where}: fit must be one of {', '.join(FIT_KINDS)}, got {fit!r}")
+    codes = np.asarray(codes, np.int64)
+    q = np.arange(1, z + 1) / (z + 1)
+    if fit == "quantile":
+        if not len(codes):
+            raise LayerConfigError(f"{where}: fit='quantile' needs training data")
+        t = np.ceil(np.quantile(codes.astype(np.float64), q, axis=0).T).astype(np.int64)  # (features, z)
+    else:
+        t = np.broadcast_to(np.round(code_min + q * (code_max - code_min + 1)).astype(np.int64),
+                            (codes.shape[1], z)).copy()
+    t = np.clip(t, code_min + 1, code_max)
+    for j in range(1, z):  # strictly increasing, upwards ...
+        t[:, j] = np.maximum(t[:, j], t[:, j - 1] + 1)
+    t[:, z - 1] = np.minimum(t[:, z - 1], code_max)  # ... and inside the range, downwards
+    for j in range(z - 2, -1, -1):
+        t[:, j] = np.minimum(t[:, j], t[:, j + 1] - 1)
+    return t
+
+
+def thermometer_bits(codes, thresholds) -> np.ndarray:
+    """(N, features) codes -> (N, features * z) bits, feature by feature, thresholds ascending."""
+    c = np.asarray(codes, np.int64)
+    t = np.asarray(thresholds, np.int64)
+    return (c[:, :, None] >= t[None, :, :]).reshape(c.shape[0], -1).astype(np.int64)

@@ -1,0 +1,374 @@
+"""DWN-style weightless networks in PyTorch: thermometer encoder, table-neuron layers (learnable
+mapping), GroupSum/popcount head and argmax, exported as IR stages.
+
+A thin frontend over :mod:`lutnet.core.table_neuron` (address rule, EFD rule, thresholds, mapping
+selection, IR table read-out live there).  The model is exact in training and inference: the input
+codes come from the IR's own quantizer (:meth:`lutnet.ir.QuantSpec.to_codes`), the encoder compares
+integers, a table neuron outputs ``w[addr] > 0`` and the head sums bits; so
+``DWNNet.output_codes(X)`` equals ``to_ir(model).evaluate(...)`` bit for bit.
+
+>>> enc = Thermometer(784, bits_per_feature=3, input_bits=8, scale=1 / 255)
+>>> model = DWNNet(enc, [TableLayer(enc.out_features, 1000, fan_in=6, mapping="learnable")],
+...                n_classes=10, tau=1 / 0.3, argmax=True)
+>>> fit_dwn(model, X_train, y_train, epochs=10)      # fits the thresholds on the training split
+>>> ir = model.to_ir()                               # encoder + table layers + GroupSum + argmax
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core import connectivity as _conn
+from ..core import table_neuron as tn
+from ..core.inputs import check_features
+from ..errors import LayerConfigError
+from ..ir import GroupSum, LayerIR, NetworkIR, QuantSpec, ThermometerEncoder
+
+__all__ = ["DWNNet", "GroupSumHead", "TableLayer", "Thermometer", "LearnableMapping", "accuracy", "fit_dwn"]
+
+
+# ---------------------------------------------------------------------- encoder
+class Thermometer(nn.Module):
+    """Fixed-point input quantizer (``input_bits``, ``signed``, ``scale``, ``zero_point``: the raw
+    integer the FPGA receives) followed by a (distributive) thermometer: ``bits_per_feature``
+    thresholds per feature on those integer codes, fitted on the training split (``fit``:
+    ``quantile`` or ``uniform``) or given as ``thresholds`` (features, z)."""
+
+    def __init__(self, in_features: int, bits_per_feature: int = 3, fit: str = "quantile", input_bits: int = 8,
+                 signed: bool = False, scale: float = 1 / 255, zero_point: float = 0.0, thresholds=None,
+                 name: str = "encoder"):
+        super().__init__()
+        self.name, self.where = name, f"Thermometer {name!r}"
+        self.in_features, self.bits_per_feature, self.fit_kind = int(in_features), int(bits_per_feature), fit
+        if fit not in tn.FIT_KINDS:
+            raise LayerConfigError(f"{self.where}: fit must be one of {', '.join(tn.FIT_KINDS)}, got {fit!r}")
+        self.quant = QuantSpec(input_bits, signed, np.float32(scale), np.float32(zero_point))
+        self.register_buffer("thresholds", torch.zeros(self.in_features, self.bits_per_feature, dtype=torch.int64))
+        self.fitted = False
+        if thresholds is not None:
+            self.set_thresholds(thresholds)
+        elif fit == "uniform":
+            self.fit(np.zeros((0, self.in_features), np.float32))
+
+    @property
+    def out_features(self) -> int:
+        return self.in_features * self.bits_per_feature
+
+    def set_thresholds(self, thresholds):
+        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max)
+        if t.shape != (self.in_features, self.bits_per_feature):
+            raise LayerConfigError(f"{self.where}: thresholds must have shape ({self.in_features}, "
+                                   f"{self.bits_per_feature}), got {t.shape}")
+        self.thresholds.copy_(torch.from_numpy(t))
+        self.fitted = True
+
+    def codes(self, x) -> np.ndarray:
+        a, _ = check_features(x, self.in_features)
+        return self.quant.to_codes(a)
+
+    def fit(self, X_train):
+        """Fit the thresholds on training features (never validation or test data)."""
+        codes = self.codes(X_train) if len(X_train) else np.zeros((0, self.in_features), np.int64)
+        self.set_thresholds(tn.fit_thresholds(codes, self.bits_per_feature, self.fit_kind, self.quant.code_min,
+                                              self.quant.code_max, self.where))
+        return self
+
+    def forward(self, x):
+        if not self.fitted:
+            raise LayerConfigError(f"{self.where}: thresholds are not fitted; call .fit(X_train) (fit_dwn does) or "
+                                   f"pass thresholds=")
+        bits = tn.thermometer_bits(self.codes(x), self.thresholds.cpu().numpy())
+        return torch.from_numpy(bits.astype(np.float32))
+
+    def to_ir(self) -> ThermometerEncoder:
+        return ThermometerEncoder([t for t in self.thresholds.cpu().numpy()])
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, bits_per_feature={self.bits_per_feature}, fit={self.fit_kind!r}, "
+                f"input_bits={self.quant.bits}")
+
+
+# ---------------------------------------------------------------------- learnable mapping
+class _Select(torch.autograd.Function):
+    """x[:, idx] forward; backward: DWN's learnable mapping (softmax weights to x, x to scores)."""
+
+    @staticmethod
+    def forward(ctx, x, scores, idx, tau):
+        ctx.save_for_backward(x, scores)
+        ctx.tau = tau
+        return x[:, idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        x, scores = ctx.saved_tensors
+        o, f, n = scores.shape
+        g2 = g.reshape(g.shape[0], o * f)
+        grad_scores = (g2.t() @ x).view(o, f, n)
+        grad_x = g2 @ torch.softmax(scores.view(o * f, n) / ctx.tau, dim=-1)
+        return grad_x, grad_scores, None, None
+
+
+class LearnableMapping(nn.Module):
+    """Learns which of ``in_features`` inputs each of the ``fan_in`` slots of ``out_features``
+    neurons reads (scores ``(out, F, in)``); :meth:`indices` is the frozen ``(out, F)`` selection."""
+
+    def __init__(self, in_features: int, out_features: int, fan_in: int, seed: int = 0, init=None, tau: float = 1.0):
+        super().__init__()
+        self.tau = float(tau)
+        self.scores = nn.Parameter(torch.from_numpy(tn.init_mapping_scores(out_features, fan_in, in_features, seed,
+                                                                           init)))
+
+    def indices(self) -> torch.Tensor:
+        return torch.from_numpy(tn.distinct_argmax(self.scores.detach().cpu().numpy()))
+
+    def forward(self, x, idx):
+        return _Select.apply(x, self.scores, idx.to(x.device), self.tau)
+
+
+# ---------------------------------------------------------------------- table layer
+class _TableFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xsel, w, m, hi, lo):
+        # xsel: (B, O, F) one-bit inputs of each neuron; w: (O, R) table parameters
+        b, o, f = xsel.shape
+        bits = xsel.detach().round().to(torch.int64)
+        addr = (bits << torch.arange(f, dtype=torch.int64)).sum(-1)  # input 0 in the low bit
+        rows = torch.arange(o)[None, :]
+        ctx.save_for_backward(addr, w, m, hi, lo)
+        return (w.detach()[rows, addr] > 0).to(xsel.dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        addr, w, m, hi, lo = ctx.saved_tensors
+        o, r = w.shape
+        f = m.shape[0]
+        flat = (torch.arange(o)[None, :] * r + addr).reshape(-1)
+        grad_w = torch.zeros(o * r, dtype=gy.dtype).index_add_(0, flat, gy.reshape(-1)).view(o, r)
+        wc = w.detach().clamp(-1, 1)
+        d = wc[:, hi] - wc[:, lo]  # (O, F, R)
+        g = torch.einsum("ofk,fak->ofa", d, m).reshape(-1)  # EFD derivative for every address
+        base = (torch.arange(o)[:, None] * f + torch.arange(f)[None, :]) * r  # (O, F)
+        per = g[base[None, :, :] + addr[:, :, None]] * gy[:, :, None]  # (B, O, F)
+        return per, grad_w, None, None, None
+
+
+class TableLayer(nn.Module):
+    """``out_features`` weightless table neurons of ``fan_in`` one-bit inputs (DWN).  ``mapping``:
+    ``"random"``, ``"balanced"``, ``"learnable"`` (drawn random wiring as the start, then learned) or
+    an explicit ``(out, fan_in)`` index array.  The output is one bit per neuron."""
+
+    def __init__(self, in_features: int, out_features: int, fan_in: int = 6, mapping="random", seed: int = 0,
+                 name: str | None = None, max_address_bits: int = tn.MAX_ADDRESS_BITS, alpha: float | None = None,
+                 beta: float | None = None, mapping_tau: float = 1.0):
+        super().__init__()
+        self.name = name or f"TableLayer({in_features}->{out_features})"
+        where = f"TableLayer {self.name!r}"
+        tn.check_table_shape(where, fan_in, 1, max_address_bits)
+        self.in_features, self.out_features, self.fan_in = int(in_features), int(out_features), int(fan_in)
+        learn = isinstance(mapping, str) and mapping == "learnable"
+        self.mapping_kind = "learnable" if learn else (mapping if isinstance(mapping, str) else "explicit")
+        conn = _conn.resolve_connectivity(where, "random" if learn else mapping, in_features, out_features, fan_in, seed)
+        self.register_buffer("connectivity", torch.from_numpy(conn))
+        self.mapping = LearnableMapping(in_features, out_features, fan_in, seed, conn, mapping_tau) if learn else None
+        if self.mapping is not None:
+            self.connectivity.copy_(self.mapping.indices())
+        g = torch.Generator().manual_seed(int(seed))
+        self.table = nn.Parameter(torch.rand(out_features, 1 << fan_in, generator=g) * 2 - 1)
+        m, hi, lo = tn.efd_matrices(fan_in, alpha, beta)
+        self.register_buffer("efd_m", torch.from_numpy(m), persistent=False)
+        self.register_buffer("efd_hi", torch.from_numpy(hi), persistent=False)
+        self.register_buffer("efd_lo", torch.from_numpy(lo), persistent=False)
+
+    def train(self, mode: bool = True):
+        if not mode:
+            self.freeze()
+        return super().train(mode)
+
+    @torch.no_grad()
+    def freeze(self):
+        """Write the learned mapping's current selection into ``connectivity`` (what eval and the IR use)."""
+        if self.mapping is not None:
+            self.connectivity.copy_(self.mapping.indices())
+
+    def forward(self, x):
+        if self.training and self.mapping is not None:
+            idx = self.mapping.indices()
+            self.connectivity.copy_(idx)
+            xsel = self.mapping(x, idx)
+        else:
+            xsel = x[:, self.connectivity]
+        return _TableFn.apply(xsel, self.table, self.efd_m, self.efd_hi, self.efd_lo)
+
+    def table_bits(self) -> np.ndarray:
+        """The IR tables (out, 2**F) of one-bit codes."""
+        return tn.table_bits(self.table.detach().cpu().numpy())
+
+    def to_ir(self) -> LayerIR:
+        self.freeze()
+        return LayerIR.from_dense(self.name, self.connectivity.cpu().numpy(), 1, False, 1, False, self.table_bits(),
+                                  kind="table", attrs={"fan_in": self.fan_in, "mapping": self.mapping_kind})
+
+    def extra_repr(self):
+        return (f"name={self.name!r}, in_features={self.in_features}, out_features={self.out_features}, "
+                f"fan_in={self.fan_in}, mapping={self.mapping_kind!r}")
+
+
+# ---------------------------------------------------------------------- head
+class GroupSumHead(nn.Module):
+    """Popcount / GroupSum: class ``c``'s score is the integer sum of the outputs in its group;
+    training uses ``scores / tau`` as logits."""
+
+    def __init__(self, n_outputs: int, n_classes: int, tau: float = 1.0, groups=None, name: str = "head"):
+        super().__init__()
+        where = f"GroupSumHead {name!r}"
+        if not tau > 0:
+            raise LayerConfigError(f"{where}: tau must be > 0, got {tau}")
+        g = tn.default_groups(n_outputs, n_classes, where) if groups is None else tn.check_groups(where, groups, n_outputs)
+        self.n_classes, self.tau = int(g.max()) + 1, float(tau)
+        self.register_buffer("groups", torch.from_numpy(g))
+        self.register_buffer("onehot", torch.nn.functional.one_hot(self.groups, self.n_classes).float(),
+                             persistent=False)
+
+    def scores(self, bits):
+        return bits @ self.onehot  # exact: integers < 2**24 in float32
+
+    def forward(self, bits):
+        return self.scores(bits) / self.tau
+
+    def to_ir(self) -> GroupSum:
+        return GroupSum(self.groups.cpu().numpy())
+
+
+# ---------------------------------------------------------------------- network
+class DWNNet(nn.Module):
+    """Thermometer encoder -> table layers -> GroupSum head (-> argmax in hardware)."""
+
+    def __init__(self, encoder: Thermometer, layers, n_classes: int = 10, tau: float = 1.0, groups=None,
+                 argmax: bool = True):
+        super().__init__()
+        self.encoder = encoder
+        self.layers = nn.ModuleList(layers)
+        if not len(self.layers):
+            raise LayerConfigError("DWNNet: needs at least one TableLayer")
+        src = encoder.out_features
+        for i, layer in enumerate(self.layers):
+            if layer.in_features != src:
+                raise LayerConfigError(f"DWNNet: layer {i} ({layer.name!r}) has in_features={layer.in_features}, but "
+                                       f"its source has {src} outputs")
+            src = layer.out_features
+        self.head = GroupSumHead(src, n_classes, tau, groups)
+        self.argmax = bool(argmax)
+
+    @property
+    def in_features(self) -> int:
+        return self.encoder.in_features
+
+    def forward_bits(self, x):
+        h = self.encoder(x)
+        for layer in self.layers:
+            h = layer(h)
+        return h
+
+    def forward(self, x):
+        """Logits ``scores / tau`` (the first argmax is the class, in training and inference)."""
+        return self.head(self.forward_bits(x))
+
+    @torch.no_grad()
+    def output_codes(self, x, batch_size: int = 8192) -> np.ndarray:
+        """Network outputs in inference: (N, 1) class indices with ``argmax``, else (N, C) integer scores."""
+        was = self.training
+        self.eval()
+        try:
+            x = np.asarray(x, np.float32)
+            outs = []
+            for i in range(0, len(x), batch_size):
+                s = self.head.scores(self.forward_bits(x[i:i + batch_size])).round().to(torch.int64).numpy()
+                outs.append(np.argmax(s, 1)[:, None] if self.argmax else s)
+        finally:
+            self.train(was)
+        return np.concatenate(outs) if outs else np.zeros((0, 1 if self.argmax else self.head.n_classes), np.int64)
+
+    def input_codes(self, x) -> np.ndarray:
+        return self.encoder.codes(x)
+
+    def to_ir(self, metadata: dict | None = None) -> NetworkIR:
+        """Encoder, table layers, GroupSum head and argmax as one :class:`~lutnet.ir.NetworkIR`."""
+        was = self.training
+        self.eval()
+        try:
+            layers = [layer.to_ir() for layer in self.layers]
+            head = self.head.to_ir()
+            b, sg = head.score_encoding(layers[-1].out_bits, layers[-1].out_signed)
+            out_q = QuantSpec(b, sg, np.float32(1.0 / self.head.tau), np.float32(0))
+            return NetworkIR(self.encoder.quant, self.in_features, layers, out_q, dict(metadata or {}),
+                             encoder=self.encoder.to_ir(), head=head, argmax=self.argmax).validate()
+        finally:
+            self.train(was)
+
+
+# ---------------------------------------------------------------------- training
+def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int = 128, lr: float = 1e-2,
+            val_fraction: float = 0.1, seed: int = 0, log=print, mapping_lr: float | None = None):
+    """Adam with a cosine schedule; the encoder's thresholds are fitted on the training split (minus the
+    validation split); the best epoch on validation accuracy (inference path) is restored.  Returns a
+    ``TrainResult`` (history has per-epoch seconds)."""
+    from types import SimpleNamespace
+
+    from ..core.training import BestEpoch, split
+    X_tr, y_tr, X_val, y_val = split(X_train, y_train, SimpleNamespace(val_fraction=val_fraction, seed=seed))
+    if model.encoder.fit_kind == "quantile" or not model.encoder.fitted:
+        model.encoder.fit(X_tr)
+    torch.manual_seed(seed)
+    map_params = [p for n, p in model.named_parameters() if n.endswith("mapping.scores")]
+    other = [p for n, p in model.named_parameters() if not n.endswith("mapping.scores")]
+    groups = [{"params": other, "lr": lr}] + ([{"params": map_params, "lr": mapping_lr or lr}] if map_params else [])
+    opt = torch.optim.Adam(groups)
+    steps = max(1, len(X_tr) // batch_size) * epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    best, best_state = BestEpoch(), None
+    rng = np.random.default_rng(seed)
+    Xt, yt = torch.from_numpy(X_tr), torch.from_numpy(y_tr)
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.from_numpy(rng.permutation(len(X_tr)))
+        total, n, correct = 0.0, 0, 0
+        for i in range(0, len(perm) - batch_size + 1, batch_size):
+            idx = perm[i:i + batch_size]
+            logits = model(Xt[idx])
+            loss = nn.functional.cross_entropy(logits, yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+            n += len(idx)
+            correct += int((logits.argmax(1) == yt[idx]).sum())
+        secs = time.perf_counter() - t0
+        val_acc = _accuracy(model, X_val, y_val)
+        if best.record(epoch, total / max(n, 1), correct / max(n, 1), val_acc):
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        best.last["seconds"] = secs
+        if log:
+            log(f"epoch {epoch + 1}/{epochs}: {best.describe()}, train acc {correct / max(n, 1):.4f}, {secs:.1f} s")
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return best.result
+
+
+def _accuracy(model: DWNNet, X, y) -> float:
+    if not len(X):
+        return float("nan")
+    out = model.output_codes(X)
+    pred = out[:, 0] if model.argmax else np.argmax(out, 1)
+    return float((pred == np.asarray(y)).mean())
+
+
+def accuracy(model: DWNNet, X, y) -> float:
+    """Test/validation accuracy on the inference path (the first argmax of the integer scores)."""
+    return _accuracy(model, X, y)
