@@ -21,6 +21,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--nodes", type=int, default=1000, help="table neurons of layer 0 (comma list: several layers)")
     ap.add_argument("--fan-in", type=int, default=6)
+    ap.add_argument("--candidates", type=int, default=16, help="learnable mapping: candidate inputs per slot (0: all)")
     ap.add_argument("--bits-per-feature", type=int, default=3)
     ap.add_argument("--tau", type=float, default=1 / 0.3)
     ap.add_argument("--lr", type=float, default=1e-2)
@@ -42,7 +43,7 @@ def main(argv=None):
     layers, src = [], enc.out_features
     for i, n in enumerate(nodes):
         layers.append(TableLayer(src, n, fan_in=a.fan_in, mapping="learnable" if i == 0 else "random", seed=i,
-                                 name=f"layer{i}"))
+                                 name=f"layer{i}", mapping_candidates=a.candidates or None))
         src = n
     model = DWNNet(enc, layers, n_classes=10, tau=a.tau, argmax=True)
     t0 = time.perf_counter()

@@ -26,7 +26,10 @@ reads the input of the highest score, distinct within a neuron (:func:`distinct_
 resolved in order, an input already taken by an earlier slot of the same neuron is skipped); the
 backward treats the selection as a linear map with weights ``softmax(scores / tau)`` (gradient to the
 inputs) and gives the scores the gradient ``dL/d(selected) * x`` (DWN's learnable mapping).  Frozen,
-the selection is the ``(out, F)`` connectivity index array saved with the weights.
+the selection is the ``(out, F)`` connectivity index array saved with the weights.  On a CPU the
+scores over *all* inputs of a wide layer cost ``out * F * in`` per sample (MNIST, 1000 neurons x 6 x
+2352 bits: 2 s per batch of 128), so a slot may instead score ``K`` candidates
+(:func:`draw_candidates`: its drawn input plus ``K - 1`` random others), ``out * F * K`` per sample.
 
 **Thermometer encoder.**  Thresholds on the integer codes of the fixed-point input quantizer (the
 raw integer the FPGA receives), fitted on the training split: :func:`fit_thresholds`.
@@ -176,18 +179,26 @@ def efd_input_grad(bits, conn, w, m, hi, lo, grad_y) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- learnable mapping
-def distinct_argmax(scores) -> np.ndarray:
-    """(out, F) indices: per neuron, slot ``j`` takes the highest-scoring input among those not
-    taken by slots ``0..j-1`` (scores: (out, F, in)).  Vectorized over neurons; loop over F."""
+def distinct_argmax(scores, candidates=None) -> np.ndarray:
+    """(out, F) input indices: per neuron, slot ``j`` takes its highest-scoring candidate among those
+    not taken by slots ``0..j-1``.  ``scores`` (out, F, K); ``candidates`` (out, F, K) input indices
+    (None: candidate ``k`` is input ``k``).  Vectorized over neurons; loop over F."""
     s = np.array(scores, np.float32, copy=True)
-    out, fan_in, n_in = s.shape
-    if fan_in > n_in:
-        raise LayerConfigError(f"learnable mapping: fan_in={fan_in} exceeds the {n_in} inputs")
+    out, fan_in, k = s.shape
+    cand = np.broadcast_to(np.arange(k, dtype=np.int64), s.shape) if candidates is None else \
+        np.asarray(candidates, np.int64)
     idx = np.empty((out, fan_in), np.int64)
     rows = np.arange(out)
     for j in range(fan_in):
-        idx[:, j] = np.argmax(s[:, j], axis=1)
-        s[rows[:, None], np.arange(j + 1, fan_in)[None, :], idx[:, j:j + 1]] = -np.inf
+        if j:
+            taken = (cand[:, j, :, None] == idx[:, None, :j]).any(-1)  # (out, K)
+            s[:, j][taken] = -np.inf
+        best = np.argmax(s[:, j], axis=1)
+        if not np.all(np.isfinite(s[rows, j, best])):
+            o = int(np.flatnonzero(~np.isfinite(s[rows, j, best]))[0])
+            raise LayerConfigError(f"learnable mapping: neuron {o} slot {j} has no candidate input left; "
+                                   f"give each slot more candidates than fan_in - 1")
+        idx[:, j] = cand[rows, j, best]
     return idx
 
 
@@ -198,12 +209,35 @@ def softmax(scores, tau: float = 1.0, axis: int = -1) -> np.ndarray:
     return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
 
 
-def init_mapping_scores(out: int, fan_in: int, n_in: int, seed: int, conn=None) -> np.ndarray:
-    """Initial scores (out, F, in): small normal noise, plus a lead of 1 for the inputs of ``conn``
-    (a drawn connectivity) so the mapping starts from that wiring."""
+def draw_candidates(n_in: int, conn, n_candidates: int | None, seed: int) -> np.ndarray | None:
+    """(out, F, K) candidate inputs per slot: the drawn wiring ``conn`` first, then ``K - 1`` other
+    distinct inputs drawn at random; None (every input is a candidate) when ``n_candidates`` is None
+    or covers all inputs."""
+    conn = np.asarray(conn, np.int64)
+    if n_candidates is None or n_candidates >= n_in:
+        return None
+    k = int(n_candidates)
+    if k < conn.shape[1]:
+        raise LayerConfigError(f"learnable mapping: mapping_candidates={k} must be >= fan_in={conn.shape[1]}")
+    rng = np.random.default_rng(int(seed) + 104729)
+    out, f = conn.shape
+    # K - 1 distinct inputs from the n_in - 1 others: offsets 1..n_in-1 added to the wired input mod n_in
+    keys = rng.random((out * f, n_in - 1), dtype=np.float32)
+    off = np.argpartition(keys, k - 2, axis=1)[:, :k - 1] + 1 if k > 1 else np.zeros((out * f, 0), np.int64)
+    others = (conn.reshape(-1, 1) + off) % n_in
+    return np.concatenate([conn.reshape(-1, 1), others], 1).reshape(out, f, k).astype(np.int64)
+
+
+def init_mapping_scores(out: int, fan_in: int, n_in: int, seed: int, conn=None, candidates=None) -> np.ndarray:
+    """Initial scores (out, F, K): small normal noise, plus a lead of 1 for the inputs of ``conn``
+    (a drawn connectivity) so the mapping starts from that wiring.  With ``candidates`` the wired
+    input is candidate 0."""
     rng = np.random.default_rng(int(seed) + 7919)
-    s = rng.normal(0.0, 0.01, size=(out, fan_in, n_in)).astype(np.float32)
-    if conn is not None:
+    k = n_in if candidates is None else np.asarray(candidates).shape[2]
+    s = rng.normal(0.0, 0.01, size=(out, fan_in, k)).astype(np.float32)
+    if candidates is not None:
+        s[:, :, 0] += 1.0
+    elif conn is not None:
         conn = np.asarray(conn, np.int64)
         s[np.arange(out)[:, None], np.arange(fan_in)[None, :], conn] += 1.0
     return s

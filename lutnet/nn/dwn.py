@@ -97,36 +97,50 @@ class _Select(torch.autograd.Function):
     """x[:, idx] forward; backward: DWN's learnable mapping (softmax weights to x, x to scores)."""
 
     @staticmethod
-    def forward(ctx, x, scores, idx, tau):
-        ctx.save_for_backward(x, scores)
-        ctx.tau = tau
+    def forward(ctx, x, scores, idx, cand, tau):
+        ctx.save_for_backward(x, scores, cand)
+        ctx.tau, ctx.has_cand = tau, cand is not None
         return x[:, idx]
 
     @staticmethod
     def backward(ctx, g):
-        x, scores = ctx.saved_tensors
-        o, f, n = scores.shape
-        g2 = g.reshape(g.shape[0], o * f)
-        grad_scores = (g2.t() @ x).view(o, f, n)
-        grad_x = g2 @ torch.softmax(scores.view(o * f, n) / ctx.tau, dim=-1)
-        return grad_x, grad_scores, None, None
+        x, scores, cand = ctx.saved_tensors
+        o, f, k = scores.shape
+        sm = torch.softmax(scores / ctx.tau, dim=-1)
+        if not ctx.has_cand:  # every input is a candidate: two matmuls
+            g2 = g.reshape(g.shape[0], o * f)
+            return g2 @ sm.view(o * f, k), (g2.t() @ x).view(o, f, k), None, None, None
+        # rows of x.T are contiguous: gather them, then one small batched matmul and one sparse matmul
+        n_b, n_in = x.shape
+        xt, gt, cf = x.t().contiguous(), g.reshape(n_b, o * f).t().contiguous(), cand.reshape(-1)
+        grad_scores = torch.bmm(xt[cf].view(o * f, k, n_b), gt.unsqueeze(2)).view(o, f, k)
+        slot = torch.arange(o * f, device=x.device).repeat_interleave(k)
+        sel = torch.sparse_coo_tensor(torch.stack([cf, slot]), sm.reshape(-1), (n_in, o * f), check_invariants=False)
+        grad_x = torch.sparse.mm(sel, gt).t()
+        return grad_x, grad_scores, None, None, None
 
 
 class LearnableMapping(nn.Module):
-    """Learns which of ``in_features`` inputs each of the ``fan_in`` slots of ``out_features``
-    neurons reads (scores ``(out, F, in)``); :meth:`indices` is the frozen ``(out, F)`` selection."""
+    """Learns which input each of the ``fan_in`` slots of ``out_features`` neurons reads: scores
+    ``(out, F, K)`` over all inputs (``candidates=None``) or over ``K`` drawn candidates per slot
+    (the initial wiring ``init`` and ``K - 1`` random others); :meth:`indices` is the frozen
+    ``(out, F)`` selection (distinct within a neuron)."""
 
-    def __init__(self, in_features: int, out_features: int, fan_in: int, seed: int = 0, init=None, tau: float = 1.0):
+    def __init__(self, in_features: int, out_features: int, fan_in: int, seed: int = 0, init=None, tau: float = 1.0,
+                 candidates: int | None = None):
         super().__init__()
         self.tau = float(tau)
+        cand = tn.draw_candidates(in_features, init, candidates, seed) if init is not None else None
+        self.register_buffer("candidates", None if cand is None else torch.from_numpy(cand))
         self.scores = nn.Parameter(torch.from_numpy(tn.init_mapping_scores(out_features, fan_in, in_features, seed,
-                                                                           init)))
+                                                                           init, cand)))
 
     def indices(self) -> torch.Tensor:
-        return torch.from_numpy(tn.distinct_argmax(self.scores.detach().cpu().numpy()))
+        cand = None if self.candidates is None else self.candidates.cpu().numpy()
+        return torch.from_numpy(tn.distinct_argmax(self.scores.detach().cpu().numpy(), cand))
 
     def forward(self, x, idx):
-        return _Select.apply(x, self.scores, idx.to(x.device), self.tau)
+        return _Select.apply(x, self.scores, idx.to(x.device), self.candidates, self.tau)
 
 
 # ---------------------------------------------------------------------- table layer
@@ -158,12 +172,13 @@ class _TableFn(torch.autograd.Function):
 
 class TableLayer(nn.Module):
     """``out_features`` weightless table neurons of ``fan_in`` one-bit inputs (DWN).  ``mapping``:
-    ``"random"``, ``"balanced"``, ``"learnable"`` (drawn random wiring as the start, then learned) or
-    an explicit ``(out, fan_in)`` index array.  The output is one bit per neuron."""
+    ``"random"``, ``"balanced"``, ``"learnable"`` (drawn random wiring as the start, then learned over
+    all inputs, or over ``mapping_candidates`` per input slot) or an explicit ``(out, fan_in)`` index
+    array.  The output is one bit per neuron."""
 
     def __init__(self, in_features: int, out_features: int, fan_in: int = 6, mapping="random", seed: int = 0,
                  name: str | None = None, max_address_bits: int = tn.MAX_ADDRESS_BITS, alpha: float | None = None,
-                 beta: float | None = None, mapping_tau: float = 1.0):
+                 beta: float | None = None, mapping_tau: float = 1.0, mapping_candidates: int | None = None):
         super().__init__()
         self.name = name or f"TableLayer({in_features}->{out_features})"
         where = f"TableLayer {self.name!r}"
@@ -173,7 +188,8 @@ class TableLayer(nn.Module):
         self.mapping_kind = "learnable" if learn else (mapping if isinstance(mapping, str) else "explicit")
         conn = _conn.resolve_connectivity(where, "random" if learn else mapping, in_features, out_features, fan_in, seed)
         self.register_buffer("connectivity", torch.from_numpy(conn))
-        self.mapping = LearnableMapping(in_features, out_features, fan_in, seed, conn, mapping_tau) if learn else None
+        self.mapping = LearnableMapping(in_features, out_features, fan_in, seed, conn, mapping_tau,
+                                        mapping_candidates) if learn else None
         if self.mapping is not None:
             self.connectivity.copy_(self.mapping.indices())
         g = torch.Generator().manual_seed(int(seed))
