@@ -123,3 +123,47 @@ def test_lutnet_mnist_lut6_tables_fit_lut6_and_trees():
     assert int(conn0.min()) >= 200 and int(conn0.max()) < 600
     for l in net.layers[2:]:
         assert torch.equal(l.connectivity.flatten().sort().values, torch.arange(l.in_features))
+
+
+def _plans(name):
+    from lutnet.core.connectivity import CONNECTIVITY
+    from lutnet.core.plan import plan_layers
+    cfg = load_config(name)
+    return [(p.name, p.out_features, p.fan_in, p.neuron["kind"], p.out_bits, p.out_signed)
+            for p in plan_layers(cfg.model, N_IN[cfg.data.name], CONNECTIVITY)]
+
+
+def test_tree_zoo_is_complete():
+    assert {"polylut-add-mnist-hdr-add2", "polylut-add-jsc-m-lite-add2", "polylut-add-jsc-xl-add2",
+            "neuralut-assemble-mnist", "neuralut-assemble-jsc"} <= set(PUBLISHED)
+
+
+def test_polylut_add_shapes():
+    """PolyLUT-Add: every layer = A=2 degree-3 sub-neurons (signed, bits + 1) then an adder table of 2 inputs."""
+    hdr = _plans("polylut-add-mnist-hdr-add2")
+    widths = [256, 100, 100, 100, 100, 10]
+    assert hdr == [row for i, w in enumerate(widths) for row in (
+        (f"layer{i}_t0", 2 * w, 4, "poly", 3, True), (f"layer{i}", w, 2, "add", 2, i == 5))]
+    lite = _plans("polylut-add-jsc-m-lite-add2")
+    assert [r[1:] for r in lite] == [(128, 2, "poly", 4, True), (64, 2, "add", 3, False), (64, 2, "poly", 4, True),
+                                     (32, 2, "add", 3, False), (10, 2, "poly", 4, True), (5, 2, "add", 3, True)]
+    xl = _plans("polylut-add-jsc-xl-add2")
+    assert [r[1:3] for r in xl] == [(256, 1), (128, 2), (128, 2), (64, 2), (128, 2), (64, 2), (128, 2), (64, 2),
+                                    (10, 2), (5, 2)]
+    assert [r[4] for r in xl] == [6, 5] * 4 + [6, 5]
+    _, net = _net("polylut-add-jsc-m-lite-add2")
+    assert net.layers[0].input_info().bits == 3 and net.layers[0].neuron.degree == 3
+    assert net.layers[1].neuron.kind == "add" and net.layers[0].output_info().signed
+
+
+def test_neuralut_assemble_shapes():
+    """NeuraLUT-Assemble MNIST demo: 2160-360-2160-360-60-10 tables of fan-in 6, 1-bit codes, width-64 sub-networks."""
+    mnist = _plans("neuralut-assemble-mnist")
+    assert [(r[1], r[2], r[4]) for r in mnist] == [(2160, 6, 1), (360, 6, 1), (2160, 6, 1), (360, 6, 1), (60, 6, 1),
+                                                   (10, 6, 4)]
+    assert all(r[3] == "subnet" for r in mnist)
+    cfg = load_config("neuralut-assemble-mnist")
+    assert cfg.model.input_bits == 1 and cfg.model.neuron.width == 64
+    jsc = _plans("neuralut-assemble-jsc")
+    assert all(r[2] == 2 for r in jsc) and [r[4] for r in jsc][-1] == 8 and all(b == 3 for b in [r[4] for r in jsc][:-1])
+    assert load_config("neuralut-assemble-jsc").model.input_bits == 6
