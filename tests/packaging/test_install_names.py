@@ -43,3 +43,19 @@ def test_hls4ml_finds_the_backend_beside_a_user_models_py(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=cwd, env={**os.environ, "PYTHONPATH": str(cwd)},
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
+
+
+def test_every_package_is_listed_in_pyproject():
+    """A wheel holds only the packages pyproject lists: every folder with an __init__.py must be there."""
+    import tomllib
+    root = Path(__file__).resolve().parents[2]
+    cfg = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(cfg["packages"])
+    dirs = {"hls_backend": "lutnet.hls_backend", "models": "lutnet.models",
+            "firmware_templates": "lutnet.firmware_templates", "lutnet": "lutnet"}
+    found = set()
+    for top, name in dirs.items():
+        for init in (root / top).rglob("__init__.py"):
+            rel = init.parent.relative_to(root / top).parts
+            found.add(".".join((name, *rel)))
+    assert found == listed, f"missing: {sorted(found - listed)}; not a package: {sorted(listed - found)}"
