@@ -1,0 +1,320 @@
+"""DWN-style weightless networks in Keras/QKeras: the counterpart of :mod:`lutnet.nn.dwn`.
+
+Thin layers over :mod:`lutnet.core.table_neuron` (the address rule, the EFD rule's constant
+matrices, threshold fitting, the mapping selection and the IR read-out are the core's).  Inference
+(``training=False``) runs the core's numpy read-out (``tf.numpy_function``), training the same
+integer address arithmetic in TensorFlow with ``tf.custom_gradient`` for the EFD and
+learnable-mapping gradients.  Training is eager (:func:`fit_dwn`, a ``GradientTape`` loop).
+
+>>> enc = Thermometer(64, bits_per_feature=3, input_bits=8, scale=1 / 255)
+>>> model = DWNModel(enc, [TableLayer(300, fan_in=6, mapping="learnable", mapping_candidates=16)],
+...                  n_classes=10, tau=1 / 0.3)
+>>> fit_dwn(model, X_train, y_train, epochs=5)
+>>> ir = model.to_ir()
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from ..core import connectivity as _conn
+from ..core import table_neuron as tn
+from ..core.inputs import check_features
+from ..errors import LayerConfigError
+from ..ir import GroupSum, LayerIR, NetworkIR, QuantSpec, ThermometerEncoder
+
+__all__ = ["DWNModel", "GroupSumHead", "TableLayer", "Thermometer", "accuracy", "fit_dwn"]
+
+
+class Thermometer(tf.keras.layers.Layer):
+    """Fixed-point input quantizer + (distributive) thermometer on its integer codes (see
+    :class:`lutnet.nn.dwn.Thermometer`)."""
+
+    def __init__(self, in_features: int, bits_per_feature: int = 3, fit: str = "quantile", input_bits: int = 8,
+                 signed: bool = False, scale: float = 1 / 255, zero_point: float = 0.0, thresholds=None, **kwargs):
+        kwargs.setdefault("name", "encoder")
+        super().__init__(**kwargs)
+        self.where = f"Thermometer {self.name!r}"
+        if fit not in tn.FIT_KINDS:
+            raise LayerConfigError(f"{self.where}: fit must be one of {', '.join(tn.FIT_KINDS)}, got {fit!r}")
+        self.in_features, self.bits_per_feature, self.fit_kind = int(in_features), int(bits_per_feature), fit
+        self.quant = QuantSpec(input_bits, signed, np.float32(scale), np.float32(zero_point))
+        self.thresholds = np.zeros((self.in_features, self.bits_per_feature), np.int64)
+        self.fitted = False
+        if thresholds is not None:
+            self.set_thresholds(thresholds)
+        elif fit == "uniform":
+            self.fit(np.zeros((0, self.in_features), np.float32))
+
+    @property
+    def out_features(self) -> int:
+        return self.in_features * self.bits_per_feature
+
+    def set_thresholds(self, thresholds):
+        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max)
+        if t.shape != (self.in_features, self.bits_per_feature):
+            raise LayerConfigError(f"{self.where}: thresholds must have shape ({self.in_features}, "
+                                   f"{self.bits_per_feature}), got {t.shape}")
+        self.thresholds, self.fitted = t, True
+
+    def codes(self, x) -> np.ndarray:
+        return self.quant.to_codes(check_features(x, self.in_features)[0])
+
+    def fit(self, X_train):
+        codes = self.codes(X_train) if len(X_train) else np.zeros((0, self.in_features), np.int64)
+        self.set_thresholds(tn.fit_thresholds(codes, self.bits_per_feature, self.fit_kind, self.quant.code_min,
+                                              self.quant.code_max, self.where))
+        return self
+
+    def call(self, x, training=None):
+        if not self.fitted:
+            raise LayerConfigError(f"{self.where}: thresholds are not fitted; call .fit(X_train) (fit_dwn does) or "
+                                   f"pass thresholds=")
+        x = np.asarray(x.numpy() if hasattr(x, "numpy") else x, np.float32)
+        return tf.constant(tn.thermometer_bits(self.codes(x), self.thresholds).astype(np.float32))
+
+    def to_ir(self) -> ThermometerEncoder:
+        return ThermometerEncoder(list(self.thresholds))
+
+
+class TableLayer(tf.keras.layers.Layer):
+    """``units`` weightless table neurons of ``fan_in`` one-bit inputs (see :class:`lutnet.nn.dwn.TableLayer`)."""
+
+    def __init__(self, units: int, fan_in: int = 6, mapping="random", seed: int = 0,
+                 max_address_bits: int = tn.MAX_ADDRESS_BITS, alpha=None, beta=None, mapping_tau: float = 1.0,
+                 mapping_candidates: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.where = f"TableLayer {self.name!r}"
+        tn.check_table_shape(self.where, fan_in, 1, max_address_bits)
+        self.units, self.fan_in, self.seed = int(units), int(fan_in), int(seed)
+        self.learn = isinstance(mapping, str) and mapping == "learnable"
+        self.mapping_kind = "learnable" if self.learn else (mapping if isinstance(mapping, str) else "explicit")
+        self._mapping_arg = mapping
+        self.mapping_tau, self.mapping_candidates = float(mapping_tau), mapping_candidates
+        m, hi, lo = tn.efd_matrices(self.fan_in, alpha, beta)
+        self.efd_m, self.efd_hi, self.efd_lo = tf.constant(m), tf.constant(hi), tf.constant(lo)
+
+    def build(self, input_shape):
+        self.in_features = int(input_shape[-1])
+        arg = "random" if self.learn else self._mapping_arg
+        conn = _conn.resolve_connectivity(self.where, arg, self.in_features, self.units, self.fan_in, self.seed)
+        self.candidates = None
+        if self.learn:
+            cand = tn.draw_candidates(self.in_features, conn, self.mapping_candidates, self.seed)
+            self.candidates = None if cand is None else tf.constant(cand.astype(np.int32))
+            s = tn.init_mapping_scores(self.units, self.fan_in, self.in_features, self.seed, conn, cand)
+            self.scores = self.add_weight("mapping_scores", s.shape, tf.float32, tf.constant_initializer(s))
+            conn = tn.distinct_argmax(s, cand)
+        self.connectivity = self.add_weight("connectivity", (self.units, self.fan_in), tf.int32,
+                                            tf.constant_initializer(conn), trainable=False)
+        w0 = np.random.default_rng(self.seed).random((self.units, 1 << self.fan_in)).astype(np.float32) * 2 - 1
+        self.table = self.add_weight("table", w0.shape, tf.float32, tf.constant_initializer(w0))
+        super().build(input_shape)
+
+    def indices(self) -> np.ndarray:
+        cand = None if self.candidates is None else self.candidates.numpy()
+        return tn.distinct_argmax(self.scores.numpy(), cand)
+
+    def freeze(self):
+        if self.learn:
+            self.connectivity.assign(self.indices().astype(np.int32))
+
+    def table_bits(self) -> np.ndarray:
+        return tn.table_bits(self.table.numpy())
+
+    # ------------------------------------------------------------ training path
+    def _select(self, x, idx):
+        scores, cand, tau = self.scores, self.candidates, self.mapping_tau
+
+        @tf.custom_gradient
+        def select(x, scores):
+            y = tf.gather(x, idx, axis=1)  # (B, O, F)
+
+            def grad(g):
+                o, f, k = scores.shape
+                sm = tf.nn.softmax(scores / tau, axis=-1)
+                gt = tf.transpose(tf.reshape(g, (-1, o * f)))  # (OF, B)
+                if cand is None:
+                    g2 = tf.reshape(g, (-1, o * f))
+                    return g2 @ tf.reshape(sm, (o * f, k)), tf.reshape(tf.transpose(g2) @ x, (o, f, k))
+                cf = tf.reshape(cand, (-1,))
+                xt = tf.gather(tf.transpose(x), cf)  # (OFK, B)
+                gs = tf.reduce_sum(tf.reshape(xt, (o * f, k, -1)) * gt[:, None, :], -1)
+                contrib = tf.reshape(sm, (o * f, k, 1)) * gt[:, None, :]  # (OF, K, B)
+                gx = tf.math.unsorted_segment_sum(tf.reshape(contrib, (o * f * k, -1)), cf, x.shape[1])
+                return tf.transpose(gx), tf.reshape(gs, (o, f, k))
+            return y, grad
+        return select(x, scores)
+
+    def _table_train(self, xsel):
+        m, hi, lo = self.efd_m, self.efd_hi, self.efd_lo
+        o, r = self.units, 1 << self.fan_in
+        f = self.fan_in
+
+        @tf.custom_gradient
+        def table_fn(xsel, w):
+            bits = tf.cast(tf.round(xsel), tf.int32)
+            addr = tf.reduce_sum(bits * (2 ** tf.range(f, dtype=tf.int32)), -1)  # (B, O): input 0 in the low bit
+            flat = tf.range(o, dtype=tf.int32)[None, :] * r + addr
+            y = tf.cast(tf.gather(tf.reshape(w, (-1,)), flat) > 0, tf.float32)
+
+            def grad(gy):
+                gw = tf.math.unsorted_segment_sum(tf.reshape(gy, (-1,)), tf.reshape(flat, (-1,)), o * r)
+                wc = tf.clip_by_value(w, -1.0, 1.0)
+                d = tf.gather(wc, hi, axis=1) - tf.gather(wc, lo, axis=1)  # (O, F, R)
+                g = tf.reshape(tf.einsum("ofk,fak->ofa", d, m), (-1,))
+                base = (tf.range(o)[:, None] * f + tf.range(f)[None, :]) * r
+                per = tf.gather(g, base[None] + addr[:, :, None]) * gy[:, :, None]
+                return per, tf.reshape(gw, (o, r))
+            return y, grad
+        return table_fn(xsel, self.table)
+
+    def call(self, x, training=None):
+        if training:
+            if self.learn:
+                idx = self.indices().astype(np.int32)
+                self.connectivity.assign(idx)
+                xsel = self._select(x, tf.constant(idx))
+            else:
+                xsel = tf.gather(x, self.connectivity, axis=1)
+            return self._table_train(xsel)
+        self.freeze()
+        bits = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+        out = tn.read_out(np.round(bits).astype(np.int64), self.connectivity.numpy(), self.table_bits())
+        return tf.constant(out.astype(np.float32))
+
+    def to_ir(self) -> LayerIR:
+        self.freeze()
+        return LayerIR.from_dense(self.name, self.connectivity.numpy().astype(np.int64), 1, False, 1, False,
+                                  self.table_bits(), kind="table", attrs={"fan_in": self.fan_in,
+                                                                          "mapping": self.mapping_kind})
+
+
+class GroupSumHead(tf.keras.layers.Layer):
+    """Popcount / GroupSum head; ``call`` returns ``scores / tau`` (logits)."""
+
+    def __init__(self, n_outputs: int, n_classes: int, tau: float = 1.0, groups=None, **kwargs):
+        kwargs.setdefault("name", "head")
+        super().__init__(**kwargs)
+        where = f"GroupSumHead {self.name!r}"
+        if not tau > 0:
+            raise LayerConfigError(f"{where}: tau must be > 0, got {tau}")
+        g = tn.default_groups(n_outputs, n_classes, where) if groups is None else tn.check_groups(where, groups, n_outputs)
+        self.groups, self.n_classes, self.tau = g, int(g.max()) + 1, float(tau)
+        self.onehot = tf.constant(np.eye(self.n_classes, dtype=np.float32)[g])
+
+    def scores(self, bits):
+        return tf.matmul(bits, self.onehot)
+
+    def call(self, bits, training=None):
+        return self.scores(bits) / self.tau
+
+    def to_ir(self) -> GroupSum:
+        return GroupSum(self.groups)
+
+
+class DWNModel(tf.keras.Model):
+    """Thermometer -> table layers -> GroupSum head (-> argmax in hardware); ``call`` gives logits."""
+
+    def __init__(self, encoder: Thermometer, layers, n_classes: int = 10, tau: float = 1.0, groups=None,
+                 argmax: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.tables = encoder, list(layers)
+        if not self.tables:
+            raise LayerConfigError("DWNModel: needs at least one TableLayer")
+        for i, layer in enumerate(self.tables):
+            layer.build((None, encoder.out_features if i == 0 else self.tables[i - 1].units))
+        self.head = GroupSumHead(self.tables[-1].units, n_classes, tau, groups)
+        self.argmax = bool(argmax)
+
+    @property
+    def in_features(self) -> int:
+        return self.encoder.in_features
+
+    def bits(self, x, training=False):
+        h = self.encoder(x)
+        for layer in self.tables:
+            h = layer(h, training=training)
+        return h
+
+    def call(self, x, training=None):
+        return self.head(self.bits(x, training=bool(training)))
+
+    def output_codes(self, x, batch_size: int = 8192) -> np.ndarray:
+        x = np.asarray(x, np.float32)
+        outs = []
+        for i in range(0, len(x), batch_size):
+            s = np.round(self.head.scores(self.bits(x[i:i + batch_size])).numpy()).astype(np.int64)
+            outs.append(np.argmax(s, 1)[:, None] if self.argmax else s)
+        return np.concatenate(outs) if outs else np.zeros((0, 1 if self.argmax else self.head.n_classes), np.int64)
+
+    def input_codes(self, x) -> np.ndarray:
+        return self.encoder.codes(x)
+
+    def to_ir(self, metadata: dict | None = None) -> NetworkIR:
+        layers = [layer.to_ir() for layer in self.tables]
+        head = self.head.to_ir()
+        b, sg = head.score_encoding(layers[-1].out_bits, layers[-1].out_signed)
+        out_q = QuantSpec(b, sg, np.float32(1.0 / self.head.tau), np.float32(0))
+        return NetworkIR(self.encoder.quant, self.in_features, layers, out_q, dict(metadata or {}),
+                         encoder=self.encoder.to_ir(), head=head, argmax=self.argmax).validate()
+
+
+def accuracy(model: DWNModel, X, y) -> float:
+    if not len(X):
+        return float("nan")
+    out = model.output_codes(X)
+    pred = out[:, 0] if model.argmax else np.argmax(out, 1)
+    return float((pred == np.asarray(y)).mean())
+
+
+def fit_dwn(model: DWNModel, X_train, y_train, epochs: int = 10, batch_size: int = 128, lr: float = 1e-2,
+            val_fraction: float = 0.1, seed: int = 0, log=print):
+    """Eager Adam + cosine schedule; thresholds fitted on the training split minus validation; the
+    best validation epoch (inference path) is restored.  Returns a ``TrainResult``."""
+    from types import SimpleNamespace
+
+    from ..core.training import BestEpoch, split
+    X_tr, y_tr, X_val, y_val = split(X_train, y_train, SimpleNamespace(val_fraction=val_fraction, seed=seed))
+    if model.encoder.fit_kind == "quantile" or not model.encoder.fitted:
+        model.encoder.fit(X_tr)
+    steps = max(1, len(X_tr) // batch_size) * epochs
+    sched = lambda s: lr * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    opt = tf.keras.optimizers.Adam(learning_rate=lr)
+    params = [v for layer in model.tables for v in ([layer.table] + ([layer.scores] if layer.learn else []))]
+    best, best_w = BestEpoch(), None
+    rng = np.random.default_rng(seed)
+    step = 0
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        perm = rng.permutation(len(X_tr))
+        total, n, correct = 0.0, 0, 0
+        for i in range(0, len(perm) - batch_size + 1, batch_size):
+            idx = perm[i:i + batch_size]
+            xb, yb = X_tr[idx], y_tr[idx]
+            with tf.GradientTape() as tape:
+                logits = model(xb, training=True)
+                loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(yb, logits, from_logits=True))
+            grads = tape.gradient(loss, params)
+            opt.learning_rate.assign(sched(step))
+            opt.apply_gradients(zip(grads, params))
+            step += 1
+            total += float(loss) * len(idx)
+            n += len(idx)
+            correct += int((np.argmax(logits.numpy(), 1) == yb).sum())
+        secs = time.perf_counter() - t0
+        val_acc = accuracy(model, X_val, y_val)
+        if best.record(epoch, total / max(n, 1), correct / max(n, 1), val_acc):
+            best_w = [v.numpy().copy() for v in params]
+        best.last["seconds"] = secs
+        if log:
+            log(f"epoch {epoch + 1}/{epochs}: {best.describe()}, {secs:.1f} s")
+    if best_w is not None:
+        for v, a in zip(params, best_w):
+            v.assign(a)
+    for layer in model.tables:
+        layer.freeze()
+    return best.result
