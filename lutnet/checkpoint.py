@@ -162,7 +162,8 @@ def save_model(model, path, overwrite: bool = False) -> Path:
         raise LutnetError(f"save_model saves a lutnet.nn.LUTNet, got {type(model).__name__} (a Keras model saves "
                           f"with model.save('name.keras'))")
     blob = {"format": MODEL_FORMAT, "version": VERSION, "layers": [layer_arguments(l) for l in model.layers],
-            "state_dict": model.state_dict()}
+            "state_dict": {k: v for k, v in model.state_dict().items() if ".mapping." not in k}}  # learned
+    # wiring is saved frozen (connectivity); the mapping scores are training state
     return atomic_write(path, lambda tmp: torch.save(blob, tmp), overwrite)
 
 

@@ -43,11 +43,23 @@ def balanced_connectivity(in_features: int, out_features: int, fan_in: int, seed
 CONNECTIVITY = {"random": random_connectivity, "balanced": balanced_connectivity}
 
 
+def _learnable_mapping(where, mapping, in_features, out_features, fan_in, seed, conn, candidates):
+    """``mapping="learnable"``: a :class:`lutnet.nn.dwn.LearnableMapping` starting from the drawn
+    ``conn`` (any neuron kind; frozen into ``connectivity`` in eval mode); ``None``: fixed wiring."""
+    if mapping is None or mapping == "fixed":
+        return None
+    if mapping != "learnable":
+        raise LayerConfigError(f"{where}: mapping must be 'learnable' or None (fixed connectivity), got {mapping!r}")
+    from .dwn import LearnableMapping
+    return LearnableMapping(in_features, out_features, fan_in, seed, conn, 1.0, candidates)
+
+
 class LUTLayer(nn.Module):
     def __init__(self, in_features: int, out_features: int, fan_in: int, neuron="linear",
                  input_quant=None, output_quant=UnsignedActQuant, input_bit_width: int | None = None,
                  output_bit_width: int | None = 2, batch_norm: bool = True, connectivity="random",
-                 seed: int = 0, name: str | None = None, input_pool=None, **neuron_options):
+                 seed: int = 0, name: str | None = None, input_pool=None, mapping: str | None = None,
+                 mapping_candidates: int | None = None, **neuron_options):
         super().__init__()
         self.name = name or f"LUTLayer({in_features}->{out_features})"
         where = f"LUTLayer {self.name!r}"
@@ -59,9 +71,17 @@ class LUTLayer(nn.Module):
         self.output_quant = make_act_quant(output_quant, output_bit_width, where + " output_quant")
         if self.output_quant is None:
             raise LayerConfigError(f"{where}: output_quant is required (a LUT neuron's output is a code)")
-        conn = torch.from_numpy(conn)
+        self.mapping = _learnable_mapping(where, mapping, in_features, out_features, fan_in, seed, conn,
+                                          mapping_candidates)
+        conn = torch.from_numpy(conn) if self.mapping is None else self.mapping.indices()
         self.register_buffer("connectivity", conn)
         self.register_buffer("input_mask", torch.ones(out_features, fan_in, dtype=torch.bool))
+
+    def train(self, mode: bool = True):
+        if not mode and self.mapping is not None:  # freeze the learned wiring: what eval and to_ir read
+            with torch.no_grad():
+                self.connectivity.copy_(self.mapping.indices())
+        return super().train(mode)
 
     def extra_repr(self):
         return f"name={self.name!r}, in_features={self.in_features}, out_features={self.out_features}, fan_in={self.fan_in}"
@@ -88,7 +108,12 @@ class LUTLayer(nn.Module):
             raise TypeError(f"LUTLayer {self.name!r}: got a float tensor but the layer has no input_quant; "
                             f"give the first layer input_quant=... or feed it the previous LUTLayer's output")
         if self.training:
-            v = qt.value[:, self.connectivity] * self.input_mask
+            if self.mapping is not None:  # learnable mapping: the current selection, softmax gradients
+                with torch.no_grad():
+                    self.connectivity.copy_(self.mapping.indices())
+                v = self.mapping(qt.value, self.connectivity) * self.input_mask
+            else:
+                v = qt.value[:, self.connectivity] * self.input_mask
             y = self.neuron(v, exact=False)
             y = y if self.bn is None else self.bn(y)
         else:

@@ -162,3 +162,54 @@ def test_bad_inputs_name_the_layer_and_parameter():
         enc(np.zeros((1, 3), np.float32))
     with pytest.raises(LayerConfigError, match=r"layer 0 .*in_features=5"):
         DWNNet(enc, [TableLayer(5, 4, fan_in=2)], n_classes=2)
+
+
+@pytest.mark.parametrize("kind,opts", [("linear", {}), ("poly", {"degree": 2}), ("subnet", {"width": 4, "depth": 1})])
+def test_learnable_mapping_works_for_every_lut_neuron_kind(kind, opts):
+    from lutnet.export import to_ir
+    from lutnet.nn import LUTLayer, LUTNet
+    from lutnet.quant import SignedActQuant, UnsignedActQuant
+    torch.manual_seed(0)
+    model = LUTNet([
+        LUTLayer(12, 8, fan_in=3, neuron=kind, input_quant=UnsignedActQuant, input_bit_width=2,
+                 output_quant=UnsignedActQuant, output_bit_width=2, seed=0, mapping="learnable",
+                 mapping_candidates=None if kind == "linear" else 5, **opts),
+        LUTLayer(8, 3, fan_in=3, neuron=kind, output_quant=SignedActQuant, output_bit_width=3, seed=1,
+                 mapping="learnable", **opts)])
+    rng = np.random.default_rng(0)
+    X = torch.from_numpy(rng.random((128, 12)).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, 3, 128))
+    opt = torch.optim.Adam(model.parameters(), lr=0.3)
+    model.train()
+    for _ in range(8):
+        loss = torch.nn.functional.cross_entropy(model(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert model.layers[0].mapping.scores.grad is not None and model.layers[1].mapping.scores.grad.abs().sum() > 0
+    ir = to_ir(model)  # eval(): the learned wiring is frozen into connectivity, the IR stays a sparse table net
+    for layer, lir in zip(model.layers, ir.layers):
+        m = layer.mapping
+        sel = tn.distinct_argmax(m.scores.detach().numpy(), None if m.candidates is None else m.candidates.numpy())
+        assert np.array_equal(layer.connectivity.numpy(), sel) and np.array_equal(lir.indices, sel)
+    codes = model.input_codes(X).numpy()
+    assert np.array_equal(ir.evaluate(codes), model.output_codes(X).numpy())
+    with pytest.raises(LayerConfigError, match=r"LUTLayer 'x'.*mapping must be 'learnable'"):
+        LUTLayer(4, 2, fan_in=2, input_quant=UnsignedActQuant, input_bit_width=2, name="x", mapping="soft")
+
+
+def test_a_lut_net_with_learned_mapping_saves_frozen(tmp_path):
+    from lutnet.nn import LUTLayer, LUTNet
+    from lutnet.quant import SignedActQuant, UnsignedActQuant
+    model = LUTNet([LUTLayer(10, 6, fan_in=3, input_quant=UnsignedActQuant, input_bit_width=2, seed=0,
+                             mapping="learnable", mapping_candidates=4),
+                    LUTLayer(6, 3, fan_in=2, output_quant=SignedActQuant, output_bit_width=3, seed=1)])
+    X = torch.from_numpy(np.random.default_rng(0).random((64, 10)).astype(np.float32))
+    with torch.no_grad():
+        model.layers[0].mapping.scores.add_(torch.randn_like(model.layers[0].mapping.scores))
+    model.eval()
+    model.save(tmp_path / "m.pt")
+    back = LUTNet.load(tmp_path / "m.pt")
+    assert back.layers[0].mapping is None
+    assert np.array_equal(back.layers[0].connectivity.numpy(), model.layers[0].connectivity.numpy())
+    assert np.array_equal(back.output_codes(X).numpy(), model.output_codes(X).numpy())
