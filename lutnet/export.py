@@ -63,6 +63,9 @@ def to_ir(model: LUTNet, max_rows: int = DEFAULT_MAX_ROWS, progress: bool = Fals
 
     ``max_rows`` bounds the rows of one neuron's table; ``device`` (e.g. ``"cuda"``) runs the
     enumeration there on a copy of the model; ``progress`` shows a bar over all table entries."""
+    from .nn.dwn import DWNNet
+    if isinstance(model, DWNNet):  # encoder, table layers, GroupSum head, argmax: the model's own read-out
+        return model.to_ir(metadata=metadata)
     if not isinstance(model, LUTNet):
         raise TypeError(f"to_ir expects a lutnet.nn.LUTNet, got {type(model).__name__}")
     if device is not None:

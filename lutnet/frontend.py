@@ -121,7 +121,8 @@ class TorchFrontend(Frontend):
         if "torch" not in sys.modules:  # no torch object can exist yet
             return False
         from .nn import LUTNet
-        return isinstance(model, LUTNet)
+        from .nn.dwn import DWNNet
+        return isinstance(model, (LUTNet, DWNNet))
 
     def input_codes(self, model, X):
         import torch

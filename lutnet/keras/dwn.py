@@ -218,6 +218,7 @@ class GroupSumHead(tf.keras.layers.Layer):
 
 class DWNModel(tf.keras.Model):
     """Thermometer -> table layers -> GroupSum head (-> argmax in hardware); ``call`` gives logits."""
+    _lutnet_dwn = True
 
     def __init__(self, encoder: Thermometer, layers, n_classes: int = 10, tau: float = 1.0, groups=None,
                  argmax: bool = True, **kwargs):

@@ -37,7 +37,9 @@ def to_ir(model, max_rows: int = DEFAULT_MAX_ROWS, chunk_elems: int = DEFAULT_CH
     if device is not None:
         raise LutnetError(f"lutnet.keras.to_ir: device={device!r} is for PyTorch models only (Keras tables "
                           f"are made in numpy on the CPU); leave device out")
-    layers = lut_layers(model)
     meta = {"framework": "keras", **dict(metadata or {})}
+    if getattr(model, "_lutnet_dwn", False):  # lutnet.keras.dwn.DWNModel: encoder/tables/head/argmax stages
+        return model.to_ir(metadata=meta)
+    layers = lut_layers(model)
     return extract_network([layer_job(layer) for layer in layers], layers[0].input_encoding,
                            layers[0].in_features, layers[-1].output_encoding, meta, max_rows, chunk_elems, progress)

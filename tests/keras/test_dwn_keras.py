@@ -86,3 +86,12 @@ def test_keras_bad_inputs_name_the_layer_and_parameter():
         kd.TableLayer(3, fan_in=7, max_address_bits=6, name="big")
     with pytest.raises(LayerConfigError, match=r"GroupSumHead 'head'.*groups has 3 entries.*4 outputs"):
         kd.GroupSumHead(4, 2, groups=[0, 1, 1])
+
+
+def test_keras_frontend_to_ir_exports_the_stages():
+    from lutnet.frontend import frontend_of
+    _, mk = _pair()
+    fe = frontend_of(mk)
+    assert fe.name == "keras"
+    ir = fe.to_ir(mk)
+    assert ir.stages == ["encoder", "layer0", "layer1", "head", "argmax"] and ir.metadata["framework"] == "keras"

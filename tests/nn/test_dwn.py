@@ -213,3 +213,14 @@ def test_a_lut_net_with_learned_mapping_saves_frozen(tmp_path):
     assert back.layers[0].mapping is None
     assert np.array_equal(back.layers[0].connectivity.numpy(), model.layers[0].connectivity.numpy())
     assert np.array_equal(back.output_codes(X).numpy(), model.output_codes(X).numpy())
+
+
+def test_frontend_to_ir_exports_the_stages():
+    from lutnet.export import to_ir
+    from lutnet.frontend import frontend_of
+    model = _random_net(5)
+    fe = frontend_of(model)
+    assert fe.name == "torch"
+    ir = fe.to_ir(model, metadata={"name": "dwn"})
+    assert ir.stages[0] == "encoder" and ir.stages[-2:] == ["head", "argmax"] and ir.metadata["name"] == "dwn"
+    assert to_ir(model).stages == ir.stages
