@@ -20,6 +20,9 @@ def build_model(cfg: ModelConfig, in_features: int, X_train=None) -> LUTNet:
     when ``cfg.input_min_active`` > 0."""
     with torch.random.fork_rng():  # weights drawn from cfg.seed, the caller's RNG untouched
         torch.manual_seed(cfg.seed)
+        if getattr(cfg, "encoder", None) is not None:  # DWN-style: thermometer, table layers, groupsum head
+            from .nn.dwn import build_dwn
+            return build_dwn(cfg, in_features, X_train)
         return _build(cfg, in_features, X_train)
 
 
@@ -70,4 +73,14 @@ def _build(cfg: ModelConfig, in_features: int, X_train) -> LUTNet:
         p.in_features, p.out_features, p.fan_in, p.neuron["kind"], input_quant=in_quant if p.first else None,
         output_quant=SignedActQuant if p.out_signed else UnsignedActQuant, output_bit_width=p.out_bits,
         batch_norm=p.batch_norm, seed=p.seed, name=p.name, connectivity=torch.as_tensor(p.connectivity),
+        mapping=_mapping(cfg, p), mapping_candidates=getattr(cfg, "mapping_candidates", None),
         **p.neuron_options) for p in model_plan(cfg, in_features, X_train)])
+
+
+def _mapping(cfg: ModelConfig, p):
+    """``"learnable"`` for the layers whose wiring is learned (the layer's ``mapping``, else the
+    model's); the upper levels of a table tree keep their fixed tree wiring."""
+    if p.level != 0:
+        return None
+    m = getattr(cfg.layers[p.index], "mapping", None) or getattr(cfg, "mapping", None)
+    return m if m == "learnable" else None

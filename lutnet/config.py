@@ -45,10 +45,32 @@ class LayerConfig:
     add_bits: typing.Optional[int] = None
     assemble: typing.Optional[list] = None
     assemble_bits: typing.Optional[int] = None
+    mapping: typing.Optional[str] = None  # "learnable": learned wiring (else the model's mapping)
+
+
+@dataclass
+class EncoderConfig:
+    """Input encoder in hardware: ``thermometer`` with ``bits_per_feature`` thresholds per feature on
+    the fixed-point input codes (``model.input_bits`` bits over ``model.input_range``), fitted on the
+    training split: ``quantile`` (distributive thermometer) or ``uniform``.  Layers then read bits."""
+    kind: str = "thermometer"
+    bits_per_feature: int = 3
+    fit: str = "quantile"
+
+
+@dataclass
+class HeadConfig:
+    """Class scores in hardware: ``groupsum`` (popcount) sums the last layer's outputs per class
+    (``classes`` equal contiguous groups); training uses ``scores / tau``; ``argmax`` adds the
+    first-index argmax stage."""
+    kind: str = "groupsum"
+    classes: int = 10
+    tau: float = 1.0
+    argmax: bool = True
 
 
 CONNECTIVITY_KINDS = ("random", "balanced")  # lutnet.nn.layer.CONNECTIVITY's keys (torch-free here)
-NEURON_KINDS = ("linear", "poly", "subnet", "add")  # lutnet.nn.NEURON_KINDS' keys (torch-free here)
+NEURON_KINDS = ("linear", "poly", "subnet", "add", "table")  # lutnet.nn.NEURON_KINDS' keys (torch-free here)
 DEFAULT_MAX_ROWS = 1 << 20  # lutnet.export.DEFAULT_MAX_ROWS: the largest table of one neuron (rows)
 
 
@@ -77,6 +99,10 @@ class ModelConfig:
     seed: int = 0
     connectivity: str = "random"
     input_min_active: float = 0.0
+    encoder: typing.Optional[EncoderConfig] = None  # DWN-style: thermometer, table layers, groupsum head
+    head: typing.Optional[HeadConfig] = None
+    mapping: typing.Optional[str] = None  # "learnable": every layer learns its wiring (lutnet.nn.dwn)
+    mapping_candidates: typing.Optional[int] = None  # learnable mapping: candidate inputs per slot (None: all)
 
     def __post_init__(self):
         self.layers = [_layer(v, i, "<ModelConfig>") for i, v in enumerate(self.layers)]
@@ -200,6 +226,7 @@ def _check_model(m: ModelConfig, src: str):
         raise ConfigError(f"{src}: model.connectivity must be one of {', '.join(kinds)}, got {m.connectivity!r}")
     if not 0.0 <= m.input_min_active < 1.0:
         raise ConfigError(f"{src}: model.input_min_active must be in [0, 1), got {m.input_min_active}")
+    _check_dwn(m, src)
     for i, l in enumerate(m.layers):
         if l.out_features < 1:
             raise ConfigError(f"{src}: model.layers[{i}].out_features must be >= 1, got {l.out_features}")
@@ -207,6 +234,49 @@ def _check_model(m: ModelConfig, src: str):
             raise ConfigError(f"{src}: model.layers[{i}].connectivity must be one of {', '.join(kinds)}, "
                               f"got {l.connectivity!r}")
         _layer_tree(m, i, src)
+
+
+def _check_dwn(m: ModelConfig, src: str):
+    """Encoder, head, mapping and table-neuron keys (lutnet.core.table_neuron's rules)."""
+    from .core.table_neuron import FIT_KINDS, MAX_ADDRESS_BITS
+    for i, lm in [(None, m.mapping)] + [(i, l.mapping) for i, l in enumerate(m.layers)]:
+        if lm not in (None, "learnable", "fixed"):
+            key = "model.mapping" if i is None else f"model.layers[{i}].mapping"
+            raise ConfigError(f"{src}: {key} must be 'learnable' or 'fixed', got {lm!r}")
+    if m.mapping_candidates is not None and m.mapping_candidates < max(l.fan_in or m.fan_in for l in m.layers):
+        raise ConfigError(f"{src}: model.mapping_candidates={m.mapping_candidates} must be >= every layer's fan_in")
+    if m.encoder is not None:
+        e = m.encoder
+        if e.kind != "thermometer":
+            raise ConfigError(f"{src}: model.encoder.kind must be 'thermometer', got {e.kind!r}")
+        if e.fit not in FIT_KINDS:
+            raise ConfigError(f"{src}: model.encoder.fit must be one of {', '.join(FIT_KINDS)}, got {e.fit!r}")
+        if not 1 <= e.bits_per_feature <= 2 ** m.input_bits - 1:
+            raise ConfigError(f"{src}: model.encoder.bits_per_feature={e.bits_per_feature} must lie in 1.."
+                              f"{2 ** m.input_bits - 1} (distinct thresholds on {m.input_bits}-bit input codes)")
+    if m.head is not None:
+        if m.head.kind != "groupsum":
+            raise ConfigError(f"{src}: model.head.kind must be 'groupsum', got {m.head.kind!r}")
+        if not m.head.tau > 0:
+            raise ConfigError(f"{src}: model.head.tau must be > 0, got {m.head.tau}")
+        if m.head.classes < 1 or m.layers[-1].out_features % m.head.classes:
+            raise ConfigError(f"{src}: model.head.classes={m.head.classes} must divide the last layer's "
+                              f"{m.layers[-1].out_features} outputs into equal groups")
+    for i, lc in enumerate(m.layers):
+        table = (lc.neuron or m.neuron).kind == "table"
+        key = f"model.layers[{i}].neuron.kind" if lc.neuron else "model.neuron.kind"
+        if table and (m.encoder is None or m.head is None):
+            raise ConfigError(f"{src}: {key}: table neurons read bits: give model.encoder (thermometer) and "
+                              f"model.head (groupsum)")
+        if (m.encoder is not None or m.head is not None) and not table:
+            raise ConfigError(f"{src}: {key}: a model with an encoder/head is built of table neurons "
+                              f"(neuron: {{kind: table}}); got {(lc.neuron or m.neuron).kind!r}")
+        fan_in = lc.fan_in or (m.input_fan_in if i == 0 and m.input_fan_in else m.fan_in)
+        if table and fan_in > MAX_ADDRESS_BITS:
+            fkey = f"model.layers[{i}].fan_in" if lc.fan_in else ("model.input_fan_in" if i == 0 and m.input_fan_in
+                                                                 else "model.fan_in")
+            raise ConfigError(f"{src}: {fkey}={fan_in}: a table neuron of layer {i} would have {fan_in} address bits, "
+                              f"more than the bound of {MAX_ADDRESS_BITS}; lower {fkey}")
 
 
 def _layer_tree(m: ModelConfig, i: int, src: str):
@@ -242,12 +312,16 @@ def check_model(m: ModelConfig, n_features: int, src: str = "<config>", max_rows
         else:
             key, fan_in = "model.fan_in", m.fan_in
         n_in = n_features if i == 0 else m.layers[i - 1].out_features
+        if i == 0 and m.encoder is not None:  # layer 0 reads the thermometer bits
+            n_in = n_features * m.encoder.bits_per_feature
         if fan_in < 1:
             raise ConfigError(f"{src}: {key} must be >= 1, got {fan_in}")
         if fan_in > n_in:
             raise ConfigError(f"{src}: {key}={fan_in} is more than the {n_in} inputs of layer {i}; a neuron "
                               f"reads fan_in distinct inputs: use at most {n_in}")
         in_bits = m.input_bits if i == 0 else (m.layers[i - 1].bits or m.hidden_bits)
+        if m.encoder is not None:  # table neurons: one-bit inputs
+            in_bits = 1
         abits = fan_in * in_bits
         if 2 ** abits > max_rows:
             raise ConfigError(f"{src}: {key}={fan_in}: layer {i}'s neurons would need tables of 2^{abits} rows "

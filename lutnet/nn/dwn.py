@@ -48,7 +48,7 @@ class Thermometer(nn.Module):
             raise LayerConfigError(f"{self.where}: fit must be one of {', '.join(tn.FIT_KINDS)}, got {fit!r}")
         self.quant = QuantSpec(input_bits, signed, np.float32(scale), np.float32(zero_point))
         self.register_buffer("thresholds", torch.zeros(self.in_features, self.bits_per_feature, dtype=torch.int64))
-        self.fitted = False
+        self.register_buffer("fitted_flag", torch.zeros((), dtype=torch.bool))  # saved: a loaded encoder is fitted
         if thresholds is not None:
             self.set_thresholds(thresholds)
         elif fit == "uniform":
@@ -64,7 +64,11 @@ class Thermometer(nn.Module):
             raise LayerConfigError(f"{self.where}: thresholds must have shape ({self.in_features}, "
                                    f"{self.bits_per_feature}), got {t.shape}")
         self.thresholds.copy_(torch.from_numpy(t))
-        self.fitted = True
+        self.fitted_flag.fill_(True)
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.fitted_flag)
 
     def codes(self, x) -> np.ndarray:
         a, _ = check_features(x, self.in_features)
@@ -294,22 +298,24 @@ class DWNNet(nn.Module):
         return self.head(self.forward_bits(x))
 
     @torch.no_grad()
-    def output_codes(self, x, batch_size: int = 8192) -> np.ndarray:
-        """Network outputs in inference: (N, 1) class indices with ``argmax``, else (N, C) integer scores."""
+    def output_codes(self, x, batch_size: int = 8192) -> torch.Tensor:
+        """Network outputs in inference: (N, 1) int64 class indices with ``argmax``, else (N, C) integer
+        scores (as :meth:`lutnet.nn.LUTNet.output_codes`, a tensor)."""
         was = self.training
         self.eval()
         try:
-            x = np.asarray(x, np.float32)
+            x = np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, np.float32)
             outs = []
             for i in range(0, len(x), batch_size):
                 s = self.head.scores(self.forward_bits(x[i:i + batch_size])).round().to(torch.int64).numpy()
                 outs.append(np.argmax(s, 1)[:, None] if self.argmax else s)
         finally:
             self.train(was)
-        return np.concatenate(outs) if outs else np.zeros((0, 1 if self.argmax else self.head.n_classes), np.int64)
+        return torch.from_numpy(np.concatenate(outs) if outs else
+                                np.zeros((0, 1 if self.argmax else self.head.n_classes), np.int64))
 
-    def input_codes(self, x) -> np.ndarray:
-        return self.encoder.codes(x)
+    def input_codes(self, x) -> torch.Tensor:
+        return torch.from_numpy(self.encoder.codes(x))
 
     def to_ir(self, metadata: dict | None = None) -> NetworkIR:
         """Encoder, table layers, GroupSum head and argmax as one :class:`~lutnet.ir.NetworkIR`."""
@@ -380,7 +386,7 @@ def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int =
 def _accuracy(model: DWNNet, X, y) -> float:
     if not len(X):
         return float("nan")
-    out = model.output_codes(X)
+    out = np.asarray(model.output_codes(X))
     pred = out[:, 0] if model.argmax else np.argmax(out, 1)
     return float((pred == np.asarray(y)).mean())
 
@@ -388,3 +394,29 @@ def _accuracy(model: DWNNet, X, y) -> float:
 def accuracy(model: DWNNet, X, y) -> float:
     """Test/validation accuracy on the inference path (the first argmax of the integer scores)."""
     return _accuracy(model, X, y)
+
+
+# ---------------------------------------------------------------------- config
+def build_dwn(cfg, in_features: int, X_train=None) -> DWNNet:
+    """The DWN-style model a :class:`lutnet.config.ModelConfig` with ``encoder`` and ``head``
+    describes: thermometer on ``input_bits`` codes over ``[0, input_range]`` (signed: ``[-r, r]``),
+    fitted on ``X_train`` (the training split), table layers (``fan_in``, seeds and drawn wiring from
+    the config's plan rules, ``mapping``), GroupSum head (``classes``, ``tau``, ``argmax``)."""
+    from ..core.plan import layer_fan_in, layer_seed
+    from ..errors import ConfigError
+    e, h = cfg.encoder, cfg.head
+    if e is None or h is None:
+        raise ConfigError("model: a table-neuron model needs model.encoder and model.head")
+    q = (2 ** (cfg.input_bits - 1) if cfg.input_signed else 2 ** cfg.input_bits - 1)
+    enc = Thermometer(in_features, e.bits_per_feature, e.fit, cfg.input_bits, cfg.input_signed,
+                      float(cfg.input_range) / q)
+    if X_train is not None and e.fit == "quantile":
+        enc.fit(np.asarray(X_train, np.float32))
+    layers, src = [], enc.out_features
+    for i, lc in enumerate(cfg.layers):
+        mapping = lc.mapping or cfg.mapping
+        kind = "learnable" if mapping == "learnable" else (lc.connectivity or cfg.connectivity)
+        layers.append(TableLayer(src, lc.out_features, layer_fan_in(cfg, i), mapping=kind, seed=layer_seed(cfg, i),
+                                 name=f"layer{i}", mapping_candidates=cfg.mapping_candidates))
+        src = lc.out_features
+    return DWNNet(enc, layers, n_classes=h.classes, tau=h.tau, argmax=h.argmax)

@@ -1,0 +1,65 @@
+"""DWN-style models from configs (model.encoder / model.head / neuron kind table / mapping) through
+the PyTorch frontend: build, train with the generic trainer, checkpoint, export."""
+import numpy as np
+import pytest
+
+from lutnet.config import ConfigError, RunConfig, from_dict
+
+DWN = {"name": "dwn-digits", "data": {"name": "digits"},
+       "model": {"layers": [200, 100], "fan_in": 6, "input_bits": 8, "neuron": {"kind": "table"},
+                 "encoder": {"kind": "thermometer", "bits_per_feature": 3, "fit": "quantile"},
+                 "head": {"kind": "groupsum", "classes": 10, "tau": 3.33, "argmax": True},
+                 "mapping": "learnable", "mapping_candidates": 16},
+       "train": {"epochs": 6, "batch_size": 32, "lr": 0.03}}
+
+
+def _cfg(**model):
+    d = {**DWN, "model": {**DWN["model"], **model}}
+    return from_dict(RunConfig, d, "dwn.yaml")
+
+
+def test_config_trains_exports_and_checkpoints_a_dwn_model(tmp_path):
+    from lutnet.config import check_model
+    from lutnet.data import load_dataset
+    from lutnet.frontend import get_frontend
+    from lutnet.nn.dwn import DWNNet
+    cfg = _cfg()
+    ds = load_dataset("digits")
+    check_model(cfg.model, ds.n_features, "dwn.yaml")
+    fe = get_frontend("torch")
+    model = fe.build(cfg.model, ds.n_features, ds.X_train)
+    assert isinstance(model, DWNNet) and model.layers[0].mapping is not None and model.encoder.fitted
+    res = fe.fit(model, ds.X_train, ds.y_train, cfg.train, progress=False)
+    acc = fe.accuracy(model, ds.X_test, ds.y_test)
+    assert res.best_val_acc > 0.6 and acc > 0.6
+    ckpt = fe.save_checkpoint(tmp_path / "checkpoint.pt", model, cfg, ds.n_features, {"test_acc": acc})
+    back, cfg2, _ = fe.load_checkpoint(ckpt)
+    ir = fe.to_ir(back, metadata={"name": cfg2.name})
+    assert ir.stages == ["encoder", "layer0", "layer1", "head", "argmax"]
+    codes = ir.quantize_input(ds.X_test)
+    assert np.array_equal(ir.evaluate(codes), fe.output_codes(model, ds.X_test))
+    assert np.array_equal(fe.input_codes(back, ds.X_test), codes)
+
+
+def test_learnable_mapping_key_builds_lut_layers_that_learn_their_wiring():
+    from lutnet.builder import build_model
+    d = {"layers": [8, 10], "fan_in": 3, "neuron": {"kind": "poly", "degree": 2}, "mapping": "learnable"}
+    cfg = from_dict(RunConfig, {"name": "x", "model": d}, "x.yaml")
+    net = build_model(cfg.model, 12)
+    assert all(layer.mapping is not None for layer in net.layers)
+
+
+@pytest.mark.parametrize("model,match", [
+    ({"fan_in": 17, "layers": [170, 10], "mapping_candidates": 32},
+     r"model.fan_in=17: a table neuron of layer 0 would have 17 address bits"),
+    ({"encoder": {"kind": "thermometer", "fit": "median"}}, r"model.encoder.fit must be one of quantile, uniform"),
+    ({"head": {"kind": "groupsum", "classes": 3}}, r"model.head.classes=3 must divide the last layer's 100 outputs"),
+    ({"head": {"kind": "groupsum", "tau": 0}}, r"model.head.tau must be > 0"),
+    ({"mapping": "soft"}, r"model.mapping must be 'learnable' or 'fixed'"),
+    ({"neuron": {"kind": "linear"}}, r"model.neuron.kind: a model with an encoder/head is built of table neurons"),
+    ({"encoder": None}, r"model.neuron.kind: table neurons read bits: give model.encoder"),
+])
+def test_bad_dwn_configs_name_the_key(model, match):
+    from lutnet.config import check_model
+    with pytest.raises(ConfigError, match=match):
+        check_model(_cfg(**model).model, 64, "dwn.yaml")
