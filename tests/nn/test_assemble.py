@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lutnet.builder import build_model
-from lutnet.config import ModelConfig, NeuronConfig, TrainConfig, from_dict
+from lutnet.config import ModelConfig, TrainConfig, from_dict
 from lutnet.data import load_dataset
 from lutnet.export import to_ir
 from lutnet.harness import check_levels, random_input_codes
