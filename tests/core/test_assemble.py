@@ -5,9 +5,9 @@ import pytest
 
 from lutnet.config import ModelConfig, check_model, from_dict
 from lutnet.core.assemble import AddFamily, TreeSpec, check_tree, tree_levels, tree_spec
+from lutnet.core.connectivity import CONNECTIVITY
 from lutnet.core.neurons import NUMPY_OPS, exact_function, make_family
 from lutnet.core.plan import plan_layers
-from lutnet.core.connectivity import CONNECTIVITY
 from lutnet.errors import ConfigError, LayerConfigError
 
 
