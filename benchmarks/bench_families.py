@@ -102,7 +102,7 @@ def calibrate(model, X, n: int = 2048):
     """Batch-norm statistics from ``n`` training samples (cumulative average; weights untouched)."""
     with torch.no_grad():
         for layer in model.layers:
-            if layer.bn is not None:
+            if getattr(layer, "bn", None) is not None:  # DWN table layers have no batch norm
                 layer.bn.reset_running_stats()
                 layer.bn.momentum = None
         model.train()
@@ -126,7 +126,7 @@ def bench_zoo(names, data: dict, yosys: set) -> list:
         model = build_model(cfg.model, ds.n_features, X)
         calibrate(model, X)
         t1 = time.perf_counter()
-        ir = to_ir(model)
+        ir = model.to_ir() if hasattr(model, "to_ir") else to_ir(model)  # DWN models export themselves
         ext = time.perf_counter() - t1
         rep = build_report(ir, method="estimate", progress=False)
         row = {"zoo config": name, "data": cfg.data.name + ("" if cfg.data.name != "jets" else " (synthetic)"),

@@ -72,11 +72,20 @@ def test_keras_tree_model_bit_exact_at_every_level(tmp_path, kind):
     assert set(r.levels) == set(levels) and not r.mismatches
 
 
-def test_keras_trained_digits_polylut_add_bit_exact(tmp_path):
+TRAINED = {
+    "polylut-add": [{"out_features": 32, "add": 2, "neuron": {"kind": "poly", "degree": 2}},
+                    {"out_features": 10, "add": 2}],
+    "assemble": [{"out_features": 32, "assemble": [2], "neuron": {"kind": "subnet", "width": 8, "depth": 1}},
+                 {"out_features": 10, "assemble": [2], "assemble_bits": 3,
+                  "neuron": {"kind": "subnet", "width": 8, "depth": 1}}],
+}
+
+
+@pytest.mark.parametrize("name", list(TRAINED))
+def test_keras_trained_digits_tree_model_bit_exact(tmp_path, name):
     ds = load_dataset("digits")
-    cfg = from_dict(ModelConfig, dict(layers=[{"out_features": 32, "add": 2, "neuron": {"kind": "poly", "degree": 2}},
-                                              {"out_features": 10, "add": 2}],
-                                      fan_in=3, input_bits=2, hidden_bits=2, output_bits=3), "<test>")
+    cfg = from_dict(ModelConfig, dict(layers=TRAINED[name], fan_in=3, input_bits=2, hidden_bits=2, output_bits=3),
+                    "<test>")
     model = build_keras_model(cfg, ds.n_features)
     result = fit(model, ds.X_train, ds.y_train, TrainConfig(epochs=6, batch_size=128, lr=0.02), progress=False)
     assert result.best_val_acc > 0.3, result.history  # trained jointly (chance: 0.1)
@@ -88,12 +97,14 @@ def test_keras_trained_digits_polylut_add_bit_exact(tmp_path):
     assert r.ok, str(r)
 
 
-def test_keras_tree_model_through_hls4ml(tmp_path):
+@pytest.mark.parametrize("output", ["cpp", pytest.param("verilog", marks=pytest.mark.skipif(
+    shutil.which("verilator") is None, reason="needs verilator"))])
+def test_keras_tree_model_through_hls4ml(tmp_path, output):
     hls4ml = pytest.importorskip("hls4ml")
-    model = keras_tree_model("add")
+    model = keras_tree_model("add" if output == "cpp" else "assemble")
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="LUTNet")
     hm = hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / "prj"), backend="LUTNet",
-                                                    hls_config=config, output="cpp", cflags="-O1")
+                                                    hls_config=config, output=output, cflags="-O1")
     hm.compile()
     x = np.random.default_rng(2).normal(0, 1.2, (600, 12)).astype(np.float32)
     np.testing.assert_array_equal(hm.predict(x), model(x, training=False).numpy())
