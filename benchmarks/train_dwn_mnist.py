@@ -77,7 +77,7 @@ def main(argv=None):
     if a.simulate:
         from lutnet.rtl import simulate
         t0 = time.perf_counter()
-        rtl = simulate(ir, codes, simulator="verilator", work_dir=str(out / "sim"))
+        rtl = simulate(ir, codes, simulator="verilator", work_dir=str((out / "sim").resolve()))
         mism = int((np.asarray(rtl) != ir_out).sum())
         print(f"Verilator on {len(codes)} test images: {mism} mismatches vs IR, {int((np.asarray(rtl) != mo).sum())} vs "
               f"model, RTL accuracy {float((np.asarray(rtl)[:, 0] == ds.y_test).mean()):.4f} "
