@@ -34,8 +34,14 @@ from lutnet.pruning import solve
 from lutnet.pruning.importance import default_normalize, lut_input_importance
 from lutnet.pruning.resources import DenseResourceModel
 from lutnet.pruning.schedule import PolynomialSchedule
-from lutnet.pruning.torch_prune import (dense_usage, lut_network_cost, lut_pruning_problem,
-                                        prune_dense_iteratively, prune_lut_iteratively, prune_lut_network)
+from lutnet.pruning.torch_prune import (
+    dense_usage,
+    lut_network_cost,
+    lut_pruning_problem,
+    prune_dense_iteratively,
+    prune_lut_iteratively,
+    prune_lut_network,
+)
 from lutnet.train import accuracy, fit
 
 

@@ -12,7 +12,8 @@ For every model (a zoo name or a YAML file):
 3. build reports: ``lutnet.rtl.build_report(ir, method="estimate")`` always, and
    ``method="yosys"`` (Yosys LUT mapping per unique neuron table, cached by table hash; tables of
    at most 6 address bits go many to a Yosys run) unless ``--no-yosys``.  ``--yosys-sample K``
-   synthesizes only K random neurons per layer and scales each layer's LUTs by neurons / K (marked ``~`` in the table) for models too large to map in full.
+   synthesizes only K random neurons per layer and scales each layer's LUTs by neurons / K (marked ``~``
+   in the table) for models too large to map in full.
 
 Every step is checkpointed in ``--out/<model>/`` (``checkpoint.pt``, ``model.lutir.npz``,
 ``report_estimate.json``, ``report_yosys.json``, ``result.json``); a re-run skips what is done

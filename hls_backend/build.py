@@ -51,7 +51,8 @@ KEYWORDS = {
     'method': ("no effect", "no effect", "'auto' (Yosys when installed, else the estimate), 'yosys', 'estimate'"),
     'vendor': ("'auto' (vendor flow when its tool is on PATH), True (require it), False (open flow)",) * 3,
     'jobs': ("no effect", "no effect", "parallel Yosys runs"),
-    'executor': ("no effect", "no effect", "'threads' (local pool of jobs) or 'ray' (Ray tasks; $RAY_ADDRESS or a local Ray)"),
+    'executor': ("no effect", "no effect",
+                 "'threads' (local pool of jobs) or 'ray' (Ray tasks; $RAY_ADDRESS or a local Ray)"),
     'verbose': ("print which flow and method run (and the Yosys plan and progress)",) * 3,
 }
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 from brevitas.inject import ExtendedInjector
 from brevitas.nn import QuantIdentity
-from brevitas.quant.fixed_point import (Int8ActPerTensorFixedPointMinMaxInit,
-                                        Uint8ActPerTensorFixedPointMaxInit)
+from brevitas.quant.fixed_point import Int8ActPerTensorFixedPointMinMaxInit, Uint8ActPerTensorFixedPointMaxInit
 from brevitas.quant.scaled_int import Int8ActPerTensorFloatMinMaxInit, Uint8ActPerTensorFloatMaxInit
 from brevitas.quant_tensor import QuantTensor
 from torch import nn

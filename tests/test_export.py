@@ -6,7 +6,7 @@ import torch
 from lutnet.errors import TableTooLargeError
 from lutnet.export import to_ir
 from lutnet.nn import LUTLayer, LUTNet
-from lutnet.quant import SignedActQuant, SignedActFixedPoint, UnsignedActQuant
+from lutnet.quant import SignedActFixedPoint, SignedActQuant, UnsignedActQuant
 
 KINDS = [("linear", {}), ("poly", {"degree": 3}), ("subnet", {"width": 8, "depth": 3, "skip": 2})]
 

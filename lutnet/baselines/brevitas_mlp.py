@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
-from brevitas.quant import (Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Int16Bias,
-                            Uint8ActPerTensorFixedPoint)
+from brevitas.quant import Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Int16Bias, Uint8ActPerTensorFixedPoint
 from torch import nn
 
 from .common import JET_MLP_WIDTHS

@@ -7,12 +7,12 @@ synthetic jet stand-in, all returned as a :class:`Dataset` (float32 features, in
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lutnet.errors import ConfigError, DataNotFoundError, LutnetError
 
-from ._download import (CACHE_DIR_ENV, DATA_DIR_ENV, ChecksumError, DataFormatError,
-                        MissingDependencyError, cache_root)
+from ._download import CACHE_DIR_ENV, DATA_DIR_ENV, ChecksumError, DataFormatError, MissingDependencyError, cache_root
 from .dataset import Dataset, train_val_split
 from .digits import load_digits
 from .jets import load_jets

@@ -9,8 +9,8 @@ import os
 import shutil
 import urllib.request
 import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from lutnet._files import atomic_write
 from lutnet.errors import DataNotFoundError, LutnetError

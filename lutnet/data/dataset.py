@@ -95,7 +95,7 @@ class Dataset:
         """``train_val_split`` of the training set: ``(X_tr, y_tr, X_val, y_val)``."""
         return train_val_split(self.X_train, self.y_train, val_fraction, seed)
 
-    def subset(self, limit: int) -> "Dataset":
+    def subset(self, limit: int) -> Dataset:
         """A copy keeping only the first ``limit`` samples of each split (for quick runs)."""
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import importlib.util
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from lutnet._files import atomic_write
 from lutnet.errors import DataNotFoundError
 
-from ._download import (DATA_DIR_ENV, DataFormatError, MissingDependencyError, cache_root,
-                        search_dirs)
+from ._download import DATA_DIR_ENV, DataFormatError, MissingDependencyError, cache_root, search_dirs
 from .dataset import Dataset
 
 FEATURES = ("zlogz", "c1_b0_mmdt", "c1_b1_mmdt", "c1_b2_mmdt", "c2_b1_mmdt", "c2_b2_mmdt",

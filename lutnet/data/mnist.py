@@ -8,15 +8,23 @@ does not depend on the mirror or on how the file was compressed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from lutnet.errors import DataNotFoundError
 
-from ._download import (CACHE_DIR_ENV, DATA_DIR_ENV, DataFormatError, cache_root, fetch_url,
-                        read_maybe_gzip, search_dirs, verify_sha256)
+from ._download import (
+    CACHE_DIR_ENV,
+    DATA_DIR_ENV,
+    DataFormatError,
+    cache_root,
+    fetch_url,
+    read_maybe_gzip,
+    search_dirs,
+    verify_sha256,
+)
 from .dataset import Dataset
 
 MIRRORS = (

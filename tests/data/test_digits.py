@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lutnet.data import (LOADERS, Dataset, UnknownDatasetError, load_dataset, load_digits,
-                         train_val_split)
+from lutnet.data import LOADERS, Dataset, UnknownDatasetError, load_dataset, load_digits, train_val_split
 from lutnet.errors import ConfigError, LutnetError
 
 SHARED = Path(os.environ.get("LUTNET_SHARED_DATA",

@@ -12,9 +12,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 
 import lutnet.data
-from lutnet.data import (DataFormatError, DataNotFoundError, MissingDependencyError,
-                         load_dataset, load_jets, make_synthetic_jets, synthetic_jets_arrays)
-from lutnet.data import jets
+from lutnet.data import (
+    DataFormatError,
+    DataNotFoundError,
+    MissingDependencyError,
+    jets,
+    load_dataset,
+    load_jets,
+    make_synthetic_jets,
+    synthetic_jets_arrays,
+)
 
 h5py = pytest.importorskip("h5py")
 SHARED = Path(os.environ.get("LUTNET_SHARED_DATA",

@@ -10,6 +10,7 @@ tf = pytest.importorskip('tensorflow')
 pytest.importorskip('qkeras')
 
 import hls4ml  # noqa: E402
+
 from lutnet.keras import LUTLayer, input_codes, to_ir  # noqa: E402
 
 N = 1500

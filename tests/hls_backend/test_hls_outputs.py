@@ -2,11 +2,11 @@
 evaluator and the PyTorch model, bit for bit, on >= 1,000 vectors."""
 import time
 
+import hls4ml
 import numpy as np
 import pytest
 import torch
 
-import hls4ml
 from lutnet import hls_backend
 from lutnet.export import to_ir
 from lutnet.nn import LUTLayer, LUTNet

@@ -5,11 +5,11 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
+import hls4ml
 import numpy as np
 import pytest
 import torch
 
-import hls4ml
 from lutnet import hls_backend
 from lutnet.errors import OutputExistsError
 from lutnet.nn import LUTLayer, LUTNet
