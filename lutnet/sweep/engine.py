@@ -62,8 +62,9 @@ def _scheduler(spec: SweepSpec, max_epochs: int):
     if spec.scheduler != "asha":
         return None
     from ray.tune.schedulers import ASHAScheduler
+    # a trial reports once per epoch and once more at the end; the first rung is a quarter of the epochs
     return ASHAScheduler(metric="val_acc", mode="max", time_attr="training_iteration", max_t=max_epochs + 1,
-                         grace_period=1, reduction_factor=2)
+                         grace_period=max(1, max_epochs // 4), reduction_factor=2)
 
 
 def _max_epochs(spec: SweepSpec) -> int:

@@ -143,7 +143,7 @@ def table_rows(rows: list[dict], spec: SweepSpec) -> list[dict]:
     for r in sorted(rows, key=lambda r: (r["status"] != "ok", -(r.get("val_acc") or 0))):
         d = {"trial": r["trial"], "status": r["status"]}
         d.update({k.split(".")[-1] if sum(p.split(".")[-1] == k.split(".")[-1] for p in spec.space) == 1 else k:
-                  str(r.get(k)) for k in spec.space})
+                  f"{r.get(k):.4g}" if isinstance(r.get(k), float) else str(r.get(k)) for k in spec.space})
         d.update({"val acc": fmt(r.get("val_acc")), "LUTs (est)": fmt(r.get("luts")), "epochs": fmt(r.get("epoch")),
                   "front": "*" if r.get("front") else "", "test acc": fmt(r.get("test_acc"))})
         if any(x.get("luts_yosys") is not None for x in rows):
