@@ -70,7 +70,7 @@ def work(tmp_path_factory):
 CASES = [
     (["train", "poly.yaml"],
      "lutnet train: error: poly.yaml: model.neuron.kind: unknown neuron kind 'polynomial'; known kinds: "
-     "linear, poly, subnet"),
+     "linear, poly, subnet, add, table"),
     (["train", "fan.yaml"],
      "lutnet train: error: fan.yaml: model.fan_in=100 is more than the 64 inputs of layer 0; a neuron "
      "reads fan_in distinct inputs: use at most 64"),

@@ -130,3 +130,14 @@ def test_interrupted_sweep_resumes(tmp_path, no_ray):
     assert sorted(r["model.fan_in"] for r in res["trials"]) == [2, 3, 4]
     assert all(r["status"] == "ok" for r in res["trials"])
     assert np.isfinite([r["val_acc"] for r in res["trials"]]).all()
+
+
+@pytest.mark.parametrize("search", ["tpe", "nsga2"])
+def test_optuna_searches_run_multi_objective(tmp_path, no_ray, search):
+    spec = tiny_spec(f"o-{search}", search=search, num_samples=3,
+                     space={"model.fan_in": {"choice": [2, 3, 4]}, "model.layers": [24, 10], "train.epochs": 1,
+                            "train.lr": {"loguniform": [0.01, 0.05]}})
+    res = sweep(spec, tmp_path / "out", verbose=0)
+    check_result(res, 3, tmp_path / "out")
+    assert all(r["status"] == "ok" for r in res["trials"])
+    assert len({(r["model.fan_in"], r["train.lr"]) for r in res["trials"]}) == 3  # the sampler proposed 3 points
