@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from ..core import connectivity as _conn
 from ..core.connectivity import random_connectivity  # noqa: F401  (re-exported)
+from ..core.inputs import check_features
 from ..core.neurons import NUMPY_OPS, exact_function, make_family
 from ..errors import LayerConfigError
 from . import quant as Q
@@ -166,13 +167,15 @@ def lut_layers(model) -> list:
 
 def input_codes(model, x) -> np.ndarray:
     """The codes the first layer's input quantizer gives float inputs (int64)."""
-    spec = lut_layers(model)[0].input_encoding
-    return spec.to_codes(np.asarray(x, np.float32).reshape(len(x), -1))
+    layers = lut_layers(model)
+    x, _ = check_features(x, layers[0].in_features)  # NaN, feature count: one InputError, as every entry point
+    return layers[0].input_encoding.to_codes(x.astype(np.float32))
 
 
 def output_codes(model, x, batch_size: int = 8192) -> np.ndarray:
     """The last LUT layer's output codes (int64) for float inputs, in inference mode (eager calls)."""
-    spec = lut_layers(model)[-1].output_encoding
-    x = np.asarray(x, np.float32)
+    layers = lut_layers(model)
+    spec = layers[-1].output_encoding
+    x = check_features(x, layers[0].in_features)[0].astype(np.float32)
     values = [model(x[i:i + batch_size], training=False).numpy() for i in range(0, len(x), batch_size)]
     return spec.to_codes(np.concatenate(values)) if values else np.zeros((0, model.output_shape[-1]), np.int64)
