@@ -137,6 +137,8 @@ class TorchFrontend(Frontend):
         import torch
 
         from .quant import int_codes
+        if hasattr(model, "layer_codes"):  # DWNNet: encoder, table layers, head (and argmax) stages
+            return model.layer_codes(X)
         x = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         was = model.training
         model.eval()

@@ -317,6 +317,27 @@ class DWNNet(nn.Module):
     def input_codes(self, x) -> torch.Tensor:
         return torch.from_numpy(self.encoder.codes(x))
 
+    @torch.no_grad()
+    def layer_codes(self, x) -> list:
+        """Every stage's (N, k) int64 codes in inference, in the order ``NetworkIR.evaluate(...,
+        return_all=True)`` lists them: each table layer's bits, the head's integer scores, and the
+        argmax index (N, 1) when the model ends in one (the harness's ``model`` level)."""
+        was = self.training
+        self.eval()
+        try:
+            h = self.encoder(torch.as_tensor(np.asarray(x, np.float32)))
+            out = []
+            for layer in self.layers:
+                h = layer(h)
+                out.append(h.round().to(torch.int64).numpy())
+            scores = self.head.scores(h).round().to(torch.int64).numpy()
+            out.append(scores)
+            if self.argmax:
+                out.append(np.argmax(scores, 1)[:, None])
+        finally:
+            self.train(was)
+        return out
+
     def to_ir(self, metadata: dict | None = None) -> NetworkIR:
         """Encoder, table layers, GroupSum head and argmax as one :class:`~lutnet.ir.NetworkIR`."""
         was = self.training

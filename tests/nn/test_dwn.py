@@ -224,3 +224,15 @@ def test_frontend_to_ir_exports_the_stages():
     ir = fe.to_ir(model, metadata={"name": "dwn"})
     assert ir.stages[0] == "encoder" and ir.stages[-2:] == ["head", "argmax"] and ir.metadata["name"] == "dwn"
     assert to_ir(model).stages == ir.stages
+
+
+def test_trained_digits_model_at_the_model_icarus_and_netlist_levels(trained_digits, tmp_path):
+    """The harness's framework-model level (every stage's codes: table layers, head scores, argmax),
+    Icarus and the post-synthesis netlist, on the trained digits model."""
+    from lutnet.harness.check import check_levels
+    model, ds, _ = trained_digits
+    codes = model.to_ir().quantize_input(ds.X_test[:100])
+    rep = check_levels(model, codes, levels=("model", "ir", "icarus", "postsynth"), work_dir=tmp_path,
+                       name="dwn-digits")
+    assert rep.ok, str(rep)
+    assert rep.levels == ["model", "ir", "icarus", "postsynth"]
