@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import time
 from pathlib import Path
 
@@ -44,11 +45,13 @@ from lutnet.pruning.torch_prune import (
 )
 from lutnet.train import accuracy, fit
 
+SHARED_MNIST = Path(os.environ.get("LUTNET_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "mnist"
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="benchmarks/out", help="directory for the PNG plot")
-    p.add_argument("--mnist-dir", default="/work/shared/data/mnist")
+    p.add_argument("--mnist-dir", default=str(SHARED_MNIST))
     p.add_argument("--train-limit", type=int, default=20000, help="first N MNIST training samples")
     p.add_argument("--epochs", type=int, default=8, help="training epochs of the base models")
     p.add_argument("--finetune-epochs", type=int, default=2, help="fine-tuning epochs after each step")

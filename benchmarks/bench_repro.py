@@ -36,6 +36,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -54,6 +55,9 @@ from lutnet.data import load_dataset  # noqa: E402
 # Reference point of issue item 4: PolyLUT-Add HDR (Lou et al., 2024), as quoted in the issue.
 POLYLUT_ADD = {"model": "PolyLUT-Add HDR-Add2 (ref)", "acc": "96 %", "luts": "14,810", "ffs": "-",
                "latency": "-", "note": "Vivado post-place-and-route, as quoted in the issue; not rebuilt here"}
+
+
+SHARED_MNIST = Path(os.environ.get("LUTNET_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "mnist"
 
 
 def default_models() -> list[str]:
@@ -78,7 +82,7 @@ def parse_args(argv=None):
     p.add_argument("--train-limit", default=None,
                    help="first N MNIST training samples (N, or N,model=M,...; 0 = all)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "repro"), help="results directory")
-    p.add_argument("--mnist-dir", default="/work/shared/data/mnist")
+    p.add_argument("--mnist-dir", default=str(SHARED_MNIST))
     p.add_argument("--yosys", dest="yosys", action="store_true", default=True, help="Yosys reports (default)")
     p.add_argument("--no-yosys", dest="yosys", action="store_false", help="estimator only")
     p.add_argument("--yosys-sample", default="0",

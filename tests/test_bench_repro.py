@@ -1,11 +1,12 @@
 """Smoke test of benchmarks/bench_repro.py: a tiny MNIST model, --quick, estimator only, resume."""
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST = Path("/work/shared/data/mnist")
+MNIST = Path(os.environ.get("LUTNET_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "mnist"
 
 
 def _bench():
@@ -24,7 +25,7 @@ def test_per_model_and_published():
     assert pub["acc"] == "96" and pub["luts"] == "70,673" and pub["ffs"] == "4,681" and pub["latency_ns"] == "16"
 
 
-@pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST not at /work/shared/data/mnist")
+@pytest.mark.skipif(not MNIST.is_dir(), reason=f"MNIST not at {MNIST}")
 def test_quick_run_and_resume(tmp_path, capsys):
     b = _bench()
     cfg = tmp_path / "tiny-mnist.yaml"
