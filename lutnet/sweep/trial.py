@@ -47,6 +47,8 @@ def run_trial(params: dict, spec: dict, report, checkpoint_dir=None) -> dict:
     model = build_model(cfg.model, ds.n_features, ds.X_train)
 
     def on_epoch(rec):
+        if spec.get("search") in ("tpe", "nsga2"):  # Optuna's multi-objective search takes final results only
+            return
         report({"val_acc": float(rec["val_acc"]), "epoch": int(rec["epoch"]) + 1, "loss": float(rec["loss"]),
                 "final": False}, None)
 
@@ -104,8 +106,5 @@ def tune_trainable(spec: dict):
             else:
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(ckpt_dir))
 
-        try:
-            run_trial(params, spec, report)
-        except LutnetError as e:  # a bad configuration: recorded, not retried
-            tune.report({"final": True, "failed": True, "error": f"{type(e).__name__}: {e}"})
+        run_trial(params, spec, report)  # an exception is recorded by Ray Tune as the trial's error
     return trainable
