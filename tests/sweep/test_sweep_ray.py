@@ -80,7 +80,14 @@ class Recoveries(tune.Callback):
         return {"killed": self.killed, "recovered": self.recovered}
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        if not self.killed:
+        if self.killed:
+            return
+        raylet = self.node.all_processes["raylet"][0].process.pid
+        try:  # a trial's worker process is a child of its node's raylet (Linux: field 4 of /proc/PID/stat)
+            ppid = int(Path(f"/proc/{result['pid']}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            ppid = None
+        if ppid == raylet:  # kill the node while this trial runs on it
             self.killed = True
             self.cluster.remove_node(self.node, allow_graceful=False)
 
