@@ -63,13 +63,15 @@ def check_table_shape(where: str, fan_in: int, in_bits: int = 1, max_address_bit
     return bits
 
 
-def check_thresholds(where: str, thresholds, code_min: int, code_max: int) -> np.ndarray:
-    """``(n_features, z)`` int64 thresholds, strictly increasing per feature and inside the code range,
-    or one error naming the layer and the parameter ``thresholds``."""
+def check_thresholds(where: str, thresholds, code_min: int, code_max: int, shape=None) -> np.ndarray:
+    """``(n_features, z)`` int64 thresholds, strictly increasing per feature and inside the code range
+    (and of ``shape`` when given), or one error naming the layer and the parameter ``thresholds``."""
     t = np.asarray(thresholds)
     if t.ndim != 2 or t.shape[1] < 1:
         raise LayerConfigError(f"{where}: thresholds must be a (features, bits_per_feature) array, got shape "
                                f"{t.shape}")
+    if shape is not None and t.shape != tuple(shape):
+        raise LayerConfigError(f"{where}: thresholds must have shape ({shape[0]}, {shape[1]}), got {t.shape}")
     if t.dtype.kind == "f" and not np.all(t == np.round(t)):
         raise LayerConfigError(f"{where}: thresholds must be integer input codes; got fractional values")
     t = t.astype(np.int64)

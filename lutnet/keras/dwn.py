@@ -54,10 +54,8 @@ class Thermometer(tf.keras.layers.Layer):
         return self.in_features * self.bits_per_feature
 
     def set_thresholds(self, thresholds):
-        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max)
-        if t.shape != (self.in_features, self.bits_per_feature):
-            raise LayerConfigError(f"{self.where}: thresholds must have shape ({self.in_features}, "
-                                   f"{self.bits_per_feature}), got {t.shape}")
+        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max,
+                                (self.in_features, self.bits_per_feature))
         self.thresholds, self.fitted = t, True
 
     def codes(self, x) -> np.ndarray:

@@ -59,10 +59,8 @@ class Thermometer(nn.Module):
         return self.in_features * self.bits_per_feature
 
     def set_thresholds(self, thresholds):
-        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max)
-        if t.shape != (self.in_features, self.bits_per_feature):
-            raise LayerConfigError(f"{self.where}: thresholds must have shape ({self.in_features}, "
-                                   f"{self.bits_per_feature}), got {t.shape}")
+        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max,
+                                (self.in_features, self.bits_per_feature))
         self.thresholds.copy_(torch.from_numpy(t))
         self.fitted_flag.fill_(True)
 
