@@ -18,6 +18,8 @@ this module is the Keras side:
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -91,6 +93,90 @@ class KerasLutTarget(loop.LutPruneTarget):
     def to_ir(self):
         from ..keras.export import to_ir
         return to_ir(self.model)
+
+    # ------------------------------------------------ learned connectivity
+    def layer_name(self, li):
+        return self.layers[li].name
+
+    def in_features(self, li):
+        return int(self.layers[li].in_features)
+
+    def learns_mapping(self, li):
+        return getattr(self.layers[li], "mapping", None) is not None
+
+    def refan(self, li, positions, mask):
+        """Replace layer ``li`` by a layer of fan-in F (its config with the kept inputs as explicit
+        ``connectivity``; mapped parameters, batch norm and mask copied) in a new Sequential model of
+        the same layers (``self.model``; Keras weights cannot change shape in place)."""
+        from ..core.learned import narrower, slice_params
+        old = self.layers[li]
+        P = np.asarray(positions, np.int64)
+        F = P.shape[1]
+        conn = np.take_along_axis(old.connectivity.numpy().astype(np.int64), P, 1)
+        cfg = dict(old.get_config(), fan_in=F, connectivity=conn.tolist())
+        new = type(old).from_config(cfg)
+        new.build((None, old.in_features))
+        values = slice_params(old.neuron, narrower(old.neuron, F), {k: v.numpy() for k, v in old.w.items()}, P)
+        for name, var in new.w.items():
+            var.assign(values[name])
+        new.prune_mask.assign(np.asarray(mask, np.float32))
+        if old.batch_norm:
+            for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+                getattr(new, name).assign(getattr(old, name).numpy())
+        self.layers[li] = new
+        inputs = tf.keras.Input((int(self.layers[0].in_features),), name=self.model.inputs[0].name.split(":")[0])
+        self.model = tf.keras.Sequential([inputs, *self.layers], name=self.model.name)
+
+    @contextlib.contextmanager
+    def group_lasso(self, strength: float):
+        """Adds ``strength x`` each layer's group-lasso penalty to the model's losses while active
+        (a zero-argument loss scaled by a variable that is set to 0 on exit)."""
+        from ..core.learned import group_norms
+        scale = tf.Variable(float(strength), trainable=False, dtype=tf.float32)
+        layers = list(self.layers)
+
+        def penalty():
+            total = tf.constant(0.0)
+            for layer in layers:
+                norms = group_norms(TF_ARRAYS, layer.neuron, dict(layer.w))
+                total = total + tf.reduce_sum(norms * layer.prune_mask)
+            return scale * total
+
+        if strength > 0:
+            self.model.add_loss(penalty)
+        try:
+            yield self
+        finally:
+            scale.assign(0.0)
+
+
+class TFArrays:
+    """The array adapter of :func:`lutnet.core.learned.group_norms` over TensorFlow tensors."""
+
+    @staticmethod
+    def sum(x, axis):
+        return tf.reduce_sum(x, axis)
+
+    sqrt = staticmethod(tf.sqrt)
+
+    @staticmethod
+    def matmul(x, m):
+        return tf.matmul(x, tf.constant(m, x.dtype))
+
+
+TF_ARRAYS = TFArrays()
+
+
+def learn_keras_lut_connectivity(model, X_train, y_train, fan_in, steps: int = 3, budget: float | None = None,
+                                 finetune=None, metric: str = "l2", method: str = "auto", cost_model="lutcost",
+                                 min_inputs_last: int = 1, log=None):
+    """Learned connectivity of a Keras LUT model trained at a larger fan-in (see
+    :func:`lutnet.pruning.learn.learn_connectivity`); returns the result, whose ``model`` is the new
+    Keras model of fan-in ``fan_in`` (the layers that keep their fan-in are shared with ``model``)."""
+    from ..keras.train import fit
+    from .learn import learn_connectivity
+    return learn_connectivity(KerasLutTarget(model), X_train, y_train, fan_in, steps, budget, metric, method,
+                              cost_model, finetune, fit, min_inputs_last, log)
 
 
 def keras_lut_importance(model, metric: str = "l1", data=None, batches: int = 4, batch_size: int = 256) -> list:

@@ -99,6 +99,29 @@ class LutPruneTarget:
     def to_ir(self):
         raise NotImplementedError
 
+    # ------------------------------------------------ learned connectivity (lutnet.pruning.learn)
+    def layer_name(self, li: int) -> str:
+        raise NotImplementedError
+
+    def in_features(self, li: int) -> int:
+        raise NotImplementedError
+
+    def learns_mapping(self, li: int) -> bool:
+        """Whether layer ``li`` learns its wiring itself (learnable mapping)."""
+        return False
+
+    def refan(self, li: int, positions: np.ndarray, mask: np.ndarray) -> None:
+        """Replace layer ``li`` by one of fan-in ``positions.shape[1]``: neuron k's input j is its old
+        slot ``positions[k, j]`` (connectivity and parameters mapped by
+        :func:`lutnet.core.learned.slice_params`), ``mask`` its new input mask.  ``self.model`` is then
+        the model holding the new layer (a new object where the framework cannot resize in place)."""
+        raise NotImplementedError
+
+    def group_lasso(self, strength: float):
+        """A context manager under which the framework's ``fit`` adds ``strength`` times every layer's
+        group-lasso penalty (:func:`lutnet.core.learned.group_lasso`) to the training loss."""
+        raise NotImplementedError
+
 
 def input_param_names(neuron, available) -> list[str]:
     """The parameters attached to a neuron's inputs: ``weight`` (linear, poly); the first hidden
@@ -189,16 +212,21 @@ def estimated_option_costs(target: LutPruneTarget, importance: list, estimator=N
 
 def prune_lut(target: LutPruneTarget, budget: float, metric: str = "l1", method: str = "auto", data=None,
               cost_model="lutcost", min_inputs_last: int = 1, importance: list | None = None,
-              max_rounds: int = 8, normalize: bool | None = None) -> LutPruneResult:
+              max_rounds: int = 8, normalize: bool | None = None, max_inputs: list | None = None) -> LutPruneResult:
     """Prune in place (the layers' masks) so that the LUT cost is <= ``budget`` (one shot, no
     training); see :func:`lutnet.pruning.prune_lut_network` for the options.  An infeasible budget
-    raises :class:`~lutnet.pruning.InfeasibleBudgetError` and leaves the model untouched."""
+    raises :class:`~lutnet.pruning.InfeasibleBudgetError` and leaves the model untouched.
+    ``max_inputs`` (per layer, None = no cap) caps the inputs every neuron keeps (learned
+    connectivity, :mod:`lutnet.pruning.learn`; the ``"lutcost"`` model or a function only)."""
     check_metric(metric)
     imp = importance if importance is not None else input_importance(target, metric, data)
     imp = [np.asarray(i, dtype=np.float64) for i in imp]
     specs = target.specs()
     norm = default_normalize(metric) if normalize is None else normalize
     if cost_model == "estimate":
+        if max_inputs is not None:
+            raise PruningError("a fan-in cap (max_inputs) needs cost model 'lutcost' or a cost function, not "
+                               "'estimate' (the estimator would extract tables of the uncapped fan-in)")
         option_costs = estimated_option_costs(target, imp)
         masks, sol, rounds = solve_masks(specs, imp, budget, None, method, min_inputs_last, max_rounds,
                                          option_costs, norm)
@@ -206,7 +234,7 @@ def prune_lut(target: LutPruneTarget, budget: float, metric: str = "l1", method:
     else:
         fn = cost_fn(cost_model)
         masks, sol, rounds = solve_masks(specs, imp, budget, fn, method, min_inputs_last, max_rounds,
-                                         normalize=norm)
+                                         normalize=norm, max_inputs=max_inputs)
         cost = network_cost([LayerSpec(m, L.connectivity, L.in_bits, L.out_bits) for m, L in zip(masks, specs)], fn)
     for li, m in enumerate(masks):
         target.set_mask(li, m)

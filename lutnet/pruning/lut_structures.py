@@ -85,8 +85,9 @@ def rank_inputs(mask: np.ndarray, importance: np.ndarray) -> np.ndarray:
 
 def build_problem(layers: list[LayerSpec], importance: list, cost_fn, min_inputs_last: int = 1,
                   frozen: list | None = None, normalize: bool = True,
-                  option_costs: list | None = None) -> LutPruningProblem:
-    """Options m = 0..active inputs per neuron (``frozen`` neurons: m = 0 only).  ``normalize``
+                  option_costs: list | None = None, max_inputs: list | None = None) -> LutPruningProblem:
+    """Options m = 0..active inputs per neuron (``frozen`` neurons: m = 0 only; ``max_inputs``: per
+    layer, at most that many, the fan-in cap of learned connectivity, :mod:`lutnet.pruning.learn`).  ``normalize``
     divides each layer's importances by their mean over active connections, so layers with
     different weight scales compete fairly.  ``option_costs`` (per layer (out, F+1): the cost of
     keeping the top-m inputs, e.g. estimated from the actual tables) replaces ``cost_fn``; the
@@ -111,6 +112,8 @@ def build_problem(layers: list[LayerSpec], importance: list, cost_fn, min_inputs
             ranked = rank_inputs(mask, imp)
         prefix = np.concatenate([np.zeros((out, 1)), np.cumsum(np.take_along_axis(imp, ranked, 1), 1)], 1)
         active = mask.sum(1)
+        if max_inputs is not None and max_inputs[li] is not None:
+            active = np.minimum(active, int(max_inputs[li]))
         hi = np.where(frozen[li], 0, active) if frozen is not None else active
         lo = np.minimum(min_inputs_last, hi) if li == len(layers) - 1 else np.zeros(out, np.int64)
         m = np.arange(F + 1)
@@ -177,14 +180,16 @@ def option_cost_total(option_costs: list, masks: list) -> float:
 
 def solve_masks(layers: list[LayerSpec], importance: list, budget: float, cost_fn, method: str = "auto",
                 min_inputs_last: int = 1, max_rounds: int = 8, option_costs: list | None = None,
-                normalize: bool = True):
+                normalize: bool = True, max_inputs: list | None = None):
     """Masks within ``budget`` LUTs: solve, make unread neurons (orphans) constant, re-solve with
     the orphans found so far fixed at m = 0 until no new orphan appears (or ``max_rounds``).
-    Returns (masks, solution, rounds).  Already pruned inputs stay pruned."""
+    Returns (masks, solution, rounds).  Already pruned inputs stay pruned; ``max_inputs`` caps every
+    neuron's kept inputs per layer."""
     frozen, rounds = None, 0
     while rounds < max_rounds:
         rounds += 1
-        plan = build_problem(layers, importance, cost_fn, min_inputs_last, frozen, normalize, option_costs)
+        plan = build_problem(layers, importance, cost_fn, min_inputs_last, frozen, normalize, option_costs,
+                             max_inputs)
         sol = solve(plan.problem, {"lut": budget}, method=method)
         chosen = decode(plan, layers, sol)
         masks, changed = kill_dead(layers, chosen)

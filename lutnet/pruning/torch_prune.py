@@ -17,6 +17,8 @@ The iterative loops run a :mod:`schedule <lutnet.pruning.schedule>` of budgets w
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -28,7 +30,8 @@ from .loop import DensePruneResult, iterative_prune  # noqa: F401  (public names
 from .lut_structures import LayerSpec, LutPruneResult, LutPruningProblem, build_problem
 
 __all__ = ["DensePruneResult", "TorchDenseTarget", "TorchLutTarget", "dense_layers", "dense_usage",
-           "estimated_option_costs", "iterative_prune", "lut_layer_specs", "lut_network_cost", "lut_pruning_problem",
+           "estimated_option_costs", "iterative_prune", "learn_lut_connectivity", "lut_layer_specs",
+           "lut_network_cost", "lut_pruning_problem",
            "prune_dense", "prune_dense_iteratively", "prune_lut_iteratively", "prune_lut_network"]
 
 
@@ -80,6 +83,95 @@ class TorchLutTarget(loop.LutPruneTarget):
     def to_ir(self):
         from ..export import to_ir
         return to_ir(self.model)
+
+    # ------------------------------------------------ learned connectivity
+    def layer_name(self, li):
+        return self.layers[li].name
+
+    def in_features(self, li):
+        return self.layers[li].in_features
+
+    def learns_mapping(self, li):
+        return getattr(self.layers[li], "mapping", None) is not None
+
+    @torch.no_grad()
+    def refan(self, li, positions, mask):
+        """Resize layer ``li`` in place: a new neuron module of fan-in F with the mapped parameters,
+        the kept inputs as ``connectivity``, ``mask`` as ``input_mask`` (quantizers, batch norm kept)."""
+        from ..core.learned import narrower, slice_params
+        from ..nn.neurons import make_neuron
+        layer = self.layers[li]
+        P = np.asarray(positions, np.int64)
+        F = P.shape[1]
+        old = layer.neuron.family
+        new = narrower(old, F)
+        values = slice_params(old, new, {k: v.detach().cpu().numpy() for k, v in layer.neuron.params().items()}, P)
+        device = layer.connectivity.device
+        neuron = make_neuron(old.kind, layer.out_features, F, old.where, **old.options).to(device)
+        for name, p in neuron.params().items():
+            p.copy_(torch.from_numpy(np.ascontiguousarray(values[name])))
+        layer.neuron = neuron
+        layer.fan_in = F
+        conn = np.take_along_axis(layer.connectivity.cpu().numpy(), P, 1)
+        layer.connectivity = torch.as_tensor(conn, dtype=layer.connectivity.dtype, device=device)
+        layer.input_mask = torch.as_tensor(np.asarray(mask, bool), device=device)
+
+    @contextlib.contextmanager
+    def group_lasso(self, strength: float):
+        """Adds ``strength x`` each layer's group-lasso penalty to the loss's gradient while active
+        (gradient hooks on the input-attached parameters: ``fit`` needs no change)."""
+        from ..core.learned import group_norms
+        handles = []
+
+        def hook(layer, name):
+            def add(grad):
+                with torch.enable_grad():
+                    params = {k: v.detach().requires_grad_(k == name) for k, v in layer.neuron.params().items()}
+                    pen = (group_norms(TORCH_ARRAYS, layer.neuron.family, params) * layer.input_mask).sum()
+                    g, = torch.autograd.grad(pen, params[name])
+                return grad + strength * g
+            return add
+
+        try:
+            if strength > 0:
+                for layer, neuron in zip(self.layers, self.neuron_kinds()):
+                    for name in loop.input_param_names(neuron, layer.neuron.params()):
+                        handles.append(layer.neuron.params()[name].register_hook(hook(layer, name)))
+            yield self
+        finally:
+            for h in handles:
+                h.remove()
+
+
+class TorchArrays:
+    """The array adapter of :func:`lutnet.core.learned.group_norms` over PyTorch tensors."""
+
+    @staticmethod
+    def sum(x, axis):
+        return x.sum(axis)
+
+    sqrt = staticmethod(torch.sqrt)
+
+    @staticmethod
+    def matmul(x, m):
+        return x @ torch.as_tensor(m, dtype=x.dtype, device=x.device)
+
+
+TORCH_ARRAYS = TorchArrays()
+
+
+def learn_lut_connectivity(model: LUTNet, X_train, y_train, fan_in, steps: int = 3, budget: float | None = None,
+                           finetune: TrainConfig | None = None, metric: str = "l2", method: str = "auto",
+                           cost_model="lutcost", min_inputs_last: int = 1, log=None):
+    """Learned connectivity of a :class:`lutnet.nn.LUTNet` trained at a larger fan-in: the knapsack
+    keeps at most ``fan_in`` inputs per neuron under ``budget`` LUTs, fine-tuning between steps, and
+    each layer is frozen (in place) to its kept inputs (:func:`lutnet.pruning.learn.learn_connectivity`)."""
+    from ..train import fit
+    from .learn import learn_connectivity
+    if not isinstance(model, LUTNet):
+        raise TypeError(f"learn_lut_connectivity expects a lutnet.nn.LUTNet, got {type(model).__name__}")
+    return learn_connectivity(TorchLutTarget(model), X_train, y_train, fan_in, steps, budget, metric, method,
+                              cost_model, finetune, fit, min_inputs_last, log)
 
 
 def lut_layer_specs(model: LUTNet) -> list[LayerSpec]:
