@@ -77,9 +77,9 @@ def register(subparsers) -> None:
                               description="Report LUTs (by size), MUXF7/F8, FFs, logic levels per layer, "
                                           "latency and an Fmax estimate, as JSON plus a table.")
     p.add_argument("source", help="IR file, or a directory written by `lutnet verilog`")
-    p.add_argument("--method", choices=("estimate", "yosys", "vivado"), default="estimate",
-                   help="estimate: milliseconds (calibrated model); yosys: Yosys 0.23 synth_xilinx, "
-                        "cached (truth for the open flow); vivado: needs vivado on PATH [estimate]")
+    from .report import METHOD_HELP, METHODS
+    p.add_argument("--method", choices=METHODS, default="estimate",
+                   help="; ".join(f"{m}: {h}" for m, h in METHOD_HELP.items()) + " [estimate]")
     p.add_argument("--jobs", type=positive_int, default=2, help="parallel Yosys runs [2]")
     p.add_argument("--executor", choices=("threads", "ray"), default="threads",
                    help="where Yosys runs: a local thread pool of --jobs, or Ray tasks (embedded local Ray, "
@@ -91,6 +91,16 @@ def register(subparsers) -> None:
     add_quiet(p)
     p.add_argument("--care-codes", help="input codes .npy (e.g. training set): also report LUTs with "
                                         "unseen table rows as don't-cares")
+    p.add_argument("--dont-care", metavar="CARE",
+                   help="rewrite the table rows no training input reaches to shrink the logic (ReducedLUT idea) "
+                        "and report the rewritten design: CARE is a care file (.npz with 'split' and 'X' or 'codes' "
+                        "of the training split; lutnet.transforms.write_care_file) or a `lutnet train` output "
+                        "directory (its dataset's training split). The test split is refused. Outside the care set "
+                        "the circuit may differ from the model")
+    p.add_argument("--dont-care-rule", choices=("support", "cofactor", "zero"), default="support",
+                   help="how unreached rows are rewritten (lutnet.transforms.dontcare) [support]")
+    p.add_argument("--dont-care-ir", metavar="PATH",
+                   help="with --dont-care: also write the rewritten IR (for lutnet verilog / simulate)")
     p.add_argument("--pipeline", type=_pipeline_arg, default=1)
     p.add_argument("--input-reg", action="store_true")
     p.add_argument("--no-output-reg", dest="output_reg", action="store_false")
@@ -177,6 +187,12 @@ def report_paths(prefix) -> tuple[Path, Path]:
 
 def cmd_build(a) -> int:
     from .report import build_report, format_report, write_report
+    if a.dont_care_ir and not a.dont_care:
+        raise LutnetError("--dont-care-ir writes the rewritten IR of --dont-care: give --dont-care CARE too")
+    if a.dont_care_ir:
+        check_output(a.dont_care_ir, a.force)
+    if a.dont_care:
+        return _build_dont_care(a)
     if a.method == "vivado" and a.tcl_only:
         from .emit import write_verilog
         from .vivado import DEFAULT_CLOCK_NS, DEFAULT_PART, write_tcl
@@ -202,6 +218,50 @@ def cmd_build(a) -> int:
     print(format_report(rep))
     if a.output:
         j, t = write_report(rep, a.output)
+        print(f"wrote {j} and {t}")
+    return OK
+
+
+def _build_dont_care(a) -> int:
+    """``lutnet build SOURCE --dont-care CARE``: rewrite the unreached rows (lutnet.transforms.DontCareMinimize),
+    report the rewritten design with the LUTs before and after, the rows rewritten and the care-set caveat."""
+    from ..transforms import from_care_file
+    from .report import _resolve, build_report, format_report, write_report
+    if a.output:
+        for path in report_paths(a.output):
+            check_output(path, a.force)
+    ir, opts = _resolve(a.source) if Path(a.source).is_dir() else (_load_ir(a.source, "build"), {})
+    new_ir, dc = from_care_file(a.dont_care, a.dont_care_rule).apply(ir)
+    if a.dont_care_ir:
+        new_ir.save(a.dont_care_ir, overwrite=a.force)
+    emit = {"pipeline": opts.get("pipeline", a.pipeline), "input_reg": opts.get("input_reg", a.input_reg),
+            "output_reg": opts.get("output_reg", a.output_reg)}
+    if a.method == "vivado" and a.tcl_only:
+        from .emit import write_verilog
+        from .vivado import DEFAULT_CLOCK_NS, DEFAULT_PART, write_tcl
+        if not a.output:
+            raise LutnetError("--tcl-only writes the design and its TCL script: give the directory with -o DIR")
+        info = write_verilog(new_ir, check_output(a.output, a.force), overwrite=a.force, **emit)
+        tcl = write_tcl(info, part=a.part or DEFAULT_PART, clock_ns=a.clock_ns or DEFAULT_CLOCK_NS)
+        print("\n".join(dc.lines()))
+        print(f"wrote {tcl}; run: cd {info.out_dir} && vivado -mode batch -source {tcl.name}")
+        return OK
+    care = _int_codes(a.care_codes, ir, "--care-codes") if a.care_codes else None
+    kw = dict(method=a.method, jobs=a.jobs, cache_dir=a.cache_dir, care_codes=care, progress=not a.quiet, part=a.part,
+              clock_ns=a.clock_ns, executor=a.executor, **emit)
+    before = build_report(ir, **kw)
+    rep = build_report(new_ir, **kw)
+    lb, la = before["total"]["luts"], rep["total"]["luts"]
+    rep["dont_care_rewrite"] = {**dc.to_dict(), "luts_before": lb, "luts_after": la}
+    lines = dc.lines() + [f"LUTs ({a.method}): {lb:,} before, {la:,} after the rewrite"]
+    print(format_report(rep))
+    print("\n".join(lines))
+    if a.dont_care_ir:
+        print(f"wrote the rewritten IR to {a.dont_care_ir}")
+    if a.output:
+        j, t = write_report(rep, a.output)
+        with open(t, "a") as f:
+            f.write("\n".join(lines) + "\n")
         print(f"wrote {j} and {t}")
     return OK
 

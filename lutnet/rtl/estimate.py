@@ -295,22 +295,34 @@ def regime_of(abits: int, obits: int, density: float) -> tuple:
 
 
 # --------------------------------------------------------------------------- don't-cares
-def care_masks(ir: NetworkIR, codes) -> list:
+def care_masks(ir: NetworkIR, codes, chunk: int = 8192) -> list:
     """Per layer, a bool array parallel to ``layer.tables``: True where the row's address occurs
-    when the network runs on ``codes`` (N, n_inputs)."""
-    acts = [np.asarray(codes, np.int64)] + ir.evaluate(codes, return_all=True)[:-1]
-    masks = []
-    for L, x in zip(ir.layers, acts):
-        idx = np.where(L.indices >= 0, L.indices, 0)
-        mask = np.left_shift(1, L.in_bits) - 1
-        shifts = L.shifts()
-        addr = np.zeros((x.shape[0], L.out_features), np.int64)
-        for j in range(idx.shape[1]):
-            addr |= np.left_shift(np.bitwise_and(x[:, idx[:, j]], mask[:, j]), shifts[:, j])
-        care = np.zeros(L.tables.size, bool)
-        care[(L.offsets[:-1][None, :] + addr).reshape(-1)] = True
-        masks.append(care)
+    when the network runs on input ``codes`` (N, n_inputs).  Layer 0 reads the encoder's bits when
+    the network has a thermometer encoder.  Samples are processed ``chunk`` at a time (memory stays
+    ``chunk x neurons``); the loops are over chunks and fan-in positions, never over table rows."""
+    codes = np.asarray(codes, np.int64).reshape(-1, ir.n_inputs)
+    masks = [np.zeros(L.tables.size, bool) for L in ir.layers]
+    for s in range(0, len(codes), chunk):
+        st = ir.evaluate_stages(codes[s:s + chunk])
+        first = st["encoder"] if st["encoder"] is not None else codes[s:s + chunk]
+        for L, x, care in zip(ir.layers, [first] + st["layers"][:-1], masks):
+            addr = _row_addresses(L, x) + L.offsets[:-1][None, :]
+            care[addr.reshape(-1)] = True
     return masks
+
+
+def _row_addresses(L, x) -> np.ndarray:
+    """(N, out) row of each neuron's table read on source codes ``x`` (N, n_src): the layer's own
+    address rule (``LayerIR.addresses_t``) where the IR has one, else the concatenated input patterns."""
+    if hasattr(L, "addresses_t"):
+        return L.addresses_t(np.ascontiguousarray(x.T)).T
+    idx = np.where(L.indices >= 0, L.indices, 0)
+    mask = np.left_shift(1, L.in_bits) - 1  # 0 for padded inputs
+    shifts = L.shifts()
+    addr = np.zeros((x.shape[0], L.out_features), np.int64)
+    for j in range(idx.shape[1]):  # fan-in positions, vectorized over samples x neurons
+        addr += np.left_shift(np.bitwise_and(x[:, idx[:, j]], mask[:, j]), shifts[:, j])
+    return addr
 
 
 def fill_dont_cares(table, care, in_bits, out_bits: int, out_signed: bool = False) -> np.ndarray:
