@@ -69,6 +69,24 @@ class HeadConfig:
     argmax: bool = True
 
 
+@dataclass
+class LearnConnectivityConfig:
+    """Learned connectivity (:mod:`lutnet.pruning.learn`): train every layer with ``start_fan_in``
+    inputs per neuron (none: dense, all its inputs), then keep at most the layer's ``fan_in`` of them
+    under ``budget_luts`` (LUTCost of the whole network; none: every neuron at its fan-in).
+    ``knapsack``: ``steps`` knapsack pruning steps (importance ``metric``), ``finetune_epochs`` after
+    each; ``group_lasso``: the pre-training adds ``lasso`` x the per-input group norms to the loss,
+    then one step keeps the top inputs by norm.  ``pretrain_epochs`` (none: ``train.epochs``)."""
+    kind: str = "knapsack"
+    start_fan_in: typing.Optional[int] = None
+    steps: int = 3
+    budget_luts: typing.Optional[float] = None
+    pretrain_epochs: typing.Optional[int] = None
+    finetune_epochs: int = 2
+    metric: str = "l2"
+    lasso: float = 1e-4
+
+
 CONNECTIVITY_KINDS = ("random", "balanced")  # lutnet.nn.layer.CONNECTIVITY's keys (torch-free here)
 NEURON_KINDS = ("linear", "poly", "subnet", "add", "table")  # lutnet.nn.NEURON_KINDS' keys (torch-free here)
 DEFAULT_MAX_ROWS = 1 << 20  # lutnet.export.DEFAULT_MAX_ROWS: the largest table of one neuron (rows)
@@ -103,6 +121,7 @@ class ModelConfig:
     head: typing.Optional[HeadConfig] = None
     mapping: typing.Optional[str] = None  # "learnable": every layer learns its wiring (lutnet.nn.dwn)
     mapping_candidates: typing.Optional[int] = None  # learnable mapping: candidate inputs per slot (None: all)
+    learn_connectivity: typing.Optional[LearnConnectivityConfig] = None  # lutnet.pruning.learn
 
     def __post_init__(self):
         self.layers = [_layer(v, i, "<ModelConfig>") for i, v in enumerate(self.layers)]
@@ -227,6 +246,7 @@ def _check_model(m: ModelConfig, src: str):
     if not 0.0 <= m.input_min_active < 1.0:
         raise ConfigError(f"{src}: model.input_min_active must be in [0, 1), got {m.input_min_active}")
     _check_dwn(m, src)
+    _check_learn(m, src)
     for i, l in enumerate(m.layers):
         if l.out_features < 1:
             raise ConfigError(f"{src}: model.layers[{i}].out_features must be >= 1, got {l.out_features}")
@@ -277,6 +297,43 @@ def _check_dwn(m: ModelConfig, src: str):
                                                                  else "model.fan_in")
             raise ConfigError(f"{src}: {fkey}={fan_in}: a table neuron of layer {i} would have {fan_in} address bits, "
                               f"more than the bound of {MAX_ADDRESS_BITS}; lower {fkey}")
+
+
+def _check_learn(m: ModelConfig, src: str):
+    """``model.learn_connectivity`` (lutnet.core.learned / lutnet.pruning.learn's rules)."""
+    lc = m.learn_connectivity
+    if lc is None:
+        return
+    from .core.learned import LEARN_KINDS
+    key = "model.learn_connectivity"
+    if lc.kind not in LEARN_KINDS:
+        raise ConfigError(f"{src}: {key}.kind must be one of {', '.join(LEARN_KINDS)}, got {lc.kind!r}")
+    for name, low in (("steps", 1), ("finetune_epochs", 1), ("pretrain_epochs", 0)):
+        v = getattr(lc, name)
+        if v is not None and v < low:
+            raise ConfigError(f"{src}: {key}.{name} must be >= {low}, got {v}")
+    if lc.budget_luts is not None and not lc.budget_luts > 0:
+        raise ConfigError(f"{src}: {key}.budget_luts must be > 0 (LUTs of the whole network), got {lc.budget_luts}")
+    if lc.metric not in ("l1", "l2", "taylor"):
+        raise ConfigError(f"{src}: {key}.metric must be one of l1, l2, taylor, got {lc.metric!r}")
+    if not lc.lasso >= 0:
+        raise ConfigError(f"{src}: {key}.lasso must be >= 0, got {lc.lasso}")
+    if m.encoder is not None or m.head is not None:
+        raise ConfigError(f"{src}: {key} applies to LUT layers (linear, poly, subnet), not to a table-neuron model "
+                          f"with an encoder/head (use its learnable mapping: model.mapping)")
+    for i, lc_i in enumerate(m.layers):
+        fan_in = lc_i.fan_in or (m.input_fan_in if i == 0 and m.input_fan_in else m.fan_in)
+        fkey = (f"model.layers[{i}].fan_in" if lc_i.fan_in else
+                "model.input_fan_in" if i == 0 and m.input_fan_in else "model.fan_in")
+        if lc.start_fan_in is not None and lc.start_fan_in < fan_in:
+            raise ConfigError(f"{src}: {key}.start_fan_in={lc.start_fan_in} is smaller than {fkey}={fan_in}; "
+                              f"learned connectivity trains with more inputs than it keeps: use start_fan_in > "
+                              f"{fan_in} (or leave it out: dense)")
+        if (lc_i.mapping or m.mapping) == "learnable":
+            mkey = f"model.layers[{i}].mapping" if lc_i.mapping else "model.mapping"
+            raise ConfigError(f"{src}: {key} and {mkey}: learnable both choose layer {i}'s inputs; use one of them")
+        if lc_i.add is not None or lc_i.assemble is not None:
+            raise ConfigError(f"{src}: {key} does not apply to the tree layer model.layers[{i}] (add/assemble)")
 
 
 def _layer_tree(m: ModelConfig, i: int, src: str):
