@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import LutnetError
 
-__all__ = ["FRONTENDS", "Frontend", "KerasFrontend", "TorchFrontend", "frontend_of", "get_frontend"]
+__all__ = ["FRONTENDS", "Frontend", "KerasFrontend", "TorchFrontend", "frontend_of", "get_frontend", "is_stage_model"]
 
 
 class Frontend:
@@ -66,14 +66,30 @@ class Frontend:
 
     def input_codes(self, model, X) -> np.ndarray:
         """(N, n_inputs) int64 codes the model's input quantizer gives float features."""
-        raise NotImplementedError
+        if is_stage_model(model):
+            return np.asarray(model.input_codes(X))
+        return self._input_codes(model, X)
 
     def output_codes(self, model, X, batch_size: int = 8192) -> np.ndarray:
         """(N, n_outputs) int64 output codes of the model in inference mode."""
-        raise NotImplementedError
+        if is_stage_model(model):
+            return np.asarray(model.output_codes(X, batch_size=batch_size))
+        return self._output_codes(model, X, batch_size)
 
     def layer_codes(self, model, X) -> list:
-        """Every LUT layer's (N, out) int64 output codes for float inputs, in inference mode."""
+        """Every LUT layer's (N, out) int64 output codes for float inputs, in inference mode; for a
+        stage model (DWN-style) every stage's codes, as ``NetworkIR.evaluate(return_all=True)``."""
+        if is_stage_model(model):
+            return [np.asarray(c) for c in model.layer_codes(X)]
+        return self._layer_codes(model, X)
+
+    def _input_codes(self, model, X):
+        raise NotImplementedError
+
+    def _output_codes(self, model, X, batch_size):
+        raise NotImplementedError
+
+    def _layer_codes(self, model, X):
         raise NotImplementedError
 
     # ------------------------------------------------------------ checkpoints
@@ -124,21 +140,19 @@ class TorchFrontend(Frontend):
         from .nn.dwn import DWNNet
         return isinstance(model, (LUTNet, DWNNet))
 
-    def input_codes(self, model, X):
+    def _input_codes(self, model, X):
         import torch
         return model.input_codes(torch.as_tensor(np.asarray(X), dtype=torch.float32)).numpy()
 
-    def output_codes(self, model, X, batch_size=8192):
+    def _output_codes(self, model, X, batch_size):
         import torch
         X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         return model.output_codes(X, batch_size=batch_size).numpy()
 
-    def layer_codes(self, model, X):
+    def _layer_codes(self, model, X):
         import torch
 
         from .quant import int_codes
-        if hasattr(model, "layer_codes"):  # DWNNet: encoder, table layers, head (and argmax) stages
-            return model.layer_codes(X)
         x = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         was = model.training
         model.eval()
@@ -169,21 +183,29 @@ class KerasFrontend(Frontend):
         import tensorflow as tf
         return isinstance(model, tf.keras.Model)
 
-    def input_codes(self, model, X):
+    def _input_codes(self, model, X):
         from .keras.layers import input_codes
         return np.asarray(input_codes(model, np.asarray(X, np.float32)))
 
-    def output_codes(self, model, X, batch_size=8192):
+    def _output_codes(self, model, X, batch_size):
         from .keras.layers import output_codes
         return np.asarray(output_codes(model, np.asarray(X, np.float32), batch_size=batch_size))
 
-    def layer_codes(self, model, X):
+    def _layer_codes(self, model, X):
         from .keras import lut_layers
         v, layers = np.asarray(X, np.float32), []
         for layer in lut_layers(model):
             v = layer(v, training=False)
             layers.append(layer.output_encoding.to_codes(np.asarray(v)))
         return layers
+
+
+def is_stage_model(model) -> bool:
+    """A model that computes its own stage codes and whole IR (DWN-style: thermometer encoder, table
+    layers, GroupSum head, argmax; ``lutnet.nn.dwn.DWNNet``, ``lutnet.keras.dwn.DWNModel``): it has
+    ``input_codes``, ``output_codes``, ``layer_codes`` and ``to_ir``.  Every frontend role that reads
+    codes, the harness's ``model`` level and the hls4ml converters go through these methods."""
+    return all(callable(getattr(model, m, None)) for m in ("input_codes", "output_codes", "layer_codes", "to_ir"))
 
 
 FRONTENDS = {"torch": TorchFrontend(), "keras": KerasFrontend()}

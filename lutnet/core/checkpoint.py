@@ -58,10 +58,11 @@ def sniff(path) -> str:
         raise LutnetError(f"{p}: no such checkpoint file or directory (lutnet train writes "
                           f"runs/<name>/checkpoint.pt, or runs/<name>/checkpoint_keras/ with --framework keras)")
     if p.is_dir():
-        if (p / "run.json").is_file() and (p / "model.keras").exists():
+        if (p / "run.json").is_file() and ((p / "model.keras").exists() or (p / "dwn_state.npz").is_file()):
             return "keras"
         raise LutnetError(f"{p} is a directory but not a lutnet Keras checkpoint (it needs run.json and "
-                          f"model.keras, as lutnet train --framework keras writes them)")
+                          f"model.keras, or dwn_state.npz for a DWN model, as lutnet train --framework keras "
+                          f"writes them)")
     try:
         with zipfile.ZipFile(p) as z:
             names = z.namelist()

@@ -20,7 +20,7 @@ import math
 import qkeras
 import tensorflow as tf
 
-from ..builder import model_plan
+from ..builder import _mapping, model_plan
 from ..config import ModelConfig
 from ..core.plan import layer_out_bits
 from .layers import LUTLayer
@@ -44,6 +44,9 @@ def build_keras_model(cfg: ModelConfig, in_features: int, X_train=None, name: st
     """The Keras Sequential model of :class:`LUTLayer` a ModelConfig describes; connectivity is
     drawn exactly as :func:`lutnet.builder.build_model` draws it (``X_train``: as there, needed only
     for ``input_min_active``, whose pool is chosen with the Brevitas input quantizer's codes)."""
+    if getattr(cfg, "encoder", None) is not None:  # DWN-style: thermometer, table layers, groupsum head
+        from .dwn import build_dwn
+        return build_dwn(cfg, in_features, X_train)
     in_q, out_qs = config_quantizers(cfg, output_integer)
     layers, src_q = [tf.keras.Input((in_features,), name="x")], in_q
     for p in model_plan(cfg, in_features, X_train):
@@ -51,6 +54,7 @@ def build_keras_model(cfg: ModelConfig, in_features: int, X_train=None, name: st
                  qkeras.quantized_bits(p.out_bits, 0, alpha=1) if p.signed else qkeras.quantized_relu(p.out_bits, 0))
         layers.append(LUTLayer(p.out_features, p.fan_in, p.neuron["kind"], input_quantizer=src_q,
                                output_quantizer=out_q, batch_norm=p.batch_norm, seed=p.seed, name=p.name,
-                               connectivity=p.connectivity, **p.neuron_options))
+                               connectivity=p.connectivity, mapping=_mapping(cfg, p),
+                               mapping_candidates=getattr(cfg, "mapping_candidates", None), **p.neuron_options))
         src_q = out_q
     return tf.keras.Sequential(layers, name=name)

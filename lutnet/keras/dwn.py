@@ -23,8 +23,9 @@ import tensorflow as tf
 from ..core import connectivity as _conn
 from ..core import table_neuron as tn
 from ..core.inputs import check_features
-from ..errors import LayerConfigError
+from ..errors import LayerConfigError, LutnetError
 from ..ir import GroupSum, LayerIR, NetworkIR, QuantSpec, ThermometerEncoder
+from .mapping import LearnableMapping
 
 __all__ = ["DWNModel", "GroupSumHead", "TableLayer", "Thermometer", "accuracy", "fit_dwn"]
 
@@ -99,22 +100,27 @@ class TableLayer(tf.keras.layers.Layer):
         self.in_features = int(input_shape[-1])
         arg = "random" if self.learn else self._mapping_arg
         conn = _conn.resolve_connectivity(self.where, arg, self.in_features, self.units, self.fan_in, self.seed)
-        self.candidates = None
+        self.mapping = None
         if self.learn:
-            cand = tn.draw_candidates(self.in_features, conn, self.mapping_candidates, self.seed)
-            self.candidates = None if cand is None else tf.constant(cand.astype(np.int32))
-            s = tn.init_mapping_scores(self.units, self.fan_in, self.in_features, self.seed, conn, cand)
-            self.scores = self.add_weight("mapping_scores", s.shape, tf.float32, tf.constant_initializer(s))
-            conn = tn.distinct_argmax(s, cand)
+            self.mapping = LearnableMapping(self, self.in_features, conn, self.seed, self.mapping_candidates,
+                                            self.mapping_tau)
+            conn = self.mapping.indices()
         self.connectivity = self.add_weight("connectivity", (self.units, self.fan_in), tf.int32,
                                             tf.constant_initializer(conn), trainable=False)
         w0 = np.random.default_rng(self.seed).random((self.units, 1 << self.fan_in)).astype(np.float32) * 2 - 1
         self.table = self.add_weight("table", w0.shape, tf.float32, tf.constant_initializer(w0))
         super().build(input_shape)
 
+    @property
+    def scores(self):
+        return self.mapping.scores
+
+    @property
+    def candidates(self):
+        return None if self.mapping is None else self.mapping.candidates
+
     def indices(self) -> np.ndarray:
-        cand = None if self.candidates is None else self.candidates.numpy()
-        return tn.distinct_argmax(self.scores.numpy(), cand)
+        return self.mapping.indices()
 
     def freeze(self):
         if self.learn:
@@ -124,29 +130,6 @@ class TableLayer(tf.keras.layers.Layer):
         return tn.table_bits(self.table.numpy())
 
     # ------------------------------------------------------------ training path
-    def _select(self, x, idx):
-        scores, cand, tau = self.scores, self.candidates, self.mapping_tau
-
-        @tf.custom_gradient
-        def select(x, scores):
-            y = tf.gather(x, idx, axis=1)  # (B, O, F)
-
-            def grad(g):
-                o, f, k = scores.shape
-                sm = tf.nn.softmax(scores / tau, axis=-1)
-                gt = tf.transpose(tf.reshape(g, (-1, o * f)))  # (OF, B)
-                if cand is None:
-                    g2 = tf.reshape(g, (-1, o * f))
-                    return g2 @ tf.reshape(sm, (o * f, k)), tf.reshape(tf.transpose(g2) @ x, (o, f, k))
-                cf = tf.reshape(cand, (-1,))
-                xt = tf.gather(tf.transpose(x), cf)  # (OFK, B)
-                gs = tf.reduce_sum(tf.reshape(xt, (o * f, k, -1)) * gt[:, None, :], -1)
-                contrib = tf.reshape(sm, (o * f, k, 1)) * gt[:, None, :]  # (OF, K, B)
-                gx = tf.math.unsorted_segment_sum(tf.reshape(contrib, (o * f * k, -1)), cf, x.shape[1])
-                return tf.transpose(gx), tf.reshape(gs, (o, f, k))
-            return y, grad
-        return select(x, scores)
-
     def _table_train(self, xsel):
         m, hi, lo = self.efd_m, self.efd_hi, self.efd_lo
         o, r = self.units, 1 << self.fan_in
@@ -175,7 +158,7 @@ class TableLayer(tf.keras.layers.Layer):
             if self.learn:
                 idx = self.indices().astype(np.int32)
                 self.connectivity.assign(idx)
-                xsel = self._select(x, tf.constant(idx))
+                xsel = self.mapping.select(x, tf.constant(idx))
             else:
                 xsel = tf.gather(x, self.connectivity, axis=1)
             return self._table_train(xsel)
@@ -253,6 +236,50 @@ class DWNModel(tf.keras.Model):
     def input_codes(self, x) -> np.ndarray:
         return self.encoder.codes(x)
 
+    def layer_codes(self, x) -> list:
+        """Every stage's (N, k) int64 codes in inference, in the order ``NetworkIR.evaluate(...,
+        return_all=True)`` lists them: each table layer's bits, the head's integer scores, and the
+        argmax index (N, 1) when the model ends in one (the harness's ``model`` level)."""
+        h = self.encoder(np.asarray(x, np.float32))
+        out = []
+        for layer in self.tables:
+            h = layer(h, training=False)
+            out.append(np.round(h.numpy()).astype(np.int64))
+        scores = np.round(self.head.scores(h).numpy()).astype(np.int64)
+        out.append(scores)
+        if self.argmax:
+            out.append(np.argmax(scores, 1)[:, None])
+        return out
+
+    # ------------------------------------------------------------ checkpoint state
+    def state(self) -> dict:
+        """The trained state as named numpy arrays: the encoder's thresholds, and per table layer its
+        table parameters, its frozen ``connectivity`` and (learnable mapping) its scores."""
+        st = {"encoder.thresholds": np.asarray(self.encoder.thresholds, np.int64)}
+        for layer in self.tables:
+            layer.freeze()
+            st[f"{layer.name}.table"] = layer.table.numpy()
+            st[f"{layer.name}.connectivity"] = layer.connectivity.numpy()
+            if layer.learn:
+                st[f"{layer.name}.mapping_scores"] = layer.scores.numpy()
+        return st
+
+    def load_state(self, state, where: str = "DWNModel") -> DWNModel:
+        """Set the state :meth:`state` wrote (every key and shape must match this model)."""
+        want = {k: v.shape for k, v in self.state().items()}
+        got = {k: np.shape(state[k]) for k in state}
+        if got != want:
+            diff = sorted(set(want) ^ set(got)) or sorted(k for k in want if want[k] != got[k])
+            raise LutnetError(f"{where}: the saved state does not fit the model its config describes (differs at "
+                              f"{', '.join(diff)}; a checkpoint of another model?)")
+        self.encoder.set_thresholds(state["encoder.thresholds"])
+        for layer in self.tables:
+            layer.table.assign(state[f"{layer.name}.table"])
+            if layer.learn:
+                layer.scores.assign(state[f"{layer.name}.mapping_scores"])
+            layer.connectivity.assign(np.asarray(state[f"{layer.name}.connectivity"], np.int32))
+        return self
+
     def to_ir(self, metadata: dict | None = None) -> NetworkIR:
         layers = [layer.to_ir() for layer in self.tables]
         head = self.head.to_ir()
@@ -317,3 +344,27 @@ def fit_dwn(model: DWNModel, X_train, y_train, epochs: int = 10, batch_size: int
     for layer in model.tables:
         layer.freeze()
     return best.result
+
+
+# ---------------------------------------------------------------------- config
+def build_dwn(cfg, in_features: int, X_train=None) -> DWNModel:
+    """The DWN-style Keras model a :class:`lutnet.config.ModelConfig` with ``encoder`` and ``head``
+    describes, by the rules of :func:`lutnet.nn.dwn.build_dwn` (the same encoder quantizer, fan-ins,
+    seeds, drawn wiring and mapping); the thermometer is fitted on ``X_train`` (the training split)."""
+    from ..core.plan import layer_fan_in, layer_seed
+    from ..errors import ConfigError
+    e, h = cfg.encoder, cfg.head
+    if e is None or h is None:
+        raise ConfigError("model: a table-neuron model needs model.encoder and model.head")
+    q = (2 ** (cfg.input_bits - 1) if cfg.input_signed else 2 ** cfg.input_bits - 1)
+    enc = Thermometer(in_features, e.bits_per_feature, e.fit, cfg.input_bits, cfg.input_signed,
+                      float(cfg.input_range) / q)
+    if X_train is not None and e.fit == "quantile":
+        enc.fit(np.asarray(X_train, np.float32))
+    layers = []
+    for i, lc in enumerate(cfg.layers):
+        mapping = lc.mapping or cfg.mapping
+        kind = "learnable" if mapping == "learnable" else (lc.connectivity or cfg.connectivity)
+        layers.append(TableLayer(lc.out_features, layer_fan_in(cfg, i), mapping=kind, seed=layer_seed(cfg, i),
+                                 name=f"layer{i}", mapping_candidates=cfg.mapping_candidates))
+    return DWNModel(enc, layers, n_classes=h.classes, tau=h.tau, argmax=h.argmax, name="dwn")

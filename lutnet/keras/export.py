@@ -16,6 +16,7 @@ __all__ = ["DEFAULT_MAX_ROWS", "extract_layer", "layer_job", "to_ir"]
 
 def layer_job(layer: LUTLayer) -> LayerJob:
     """The core's view of a Keras LUT layer (parameters read once)."""
+    layer.freeze()  # a learned mapping: its current selection is the wiring
     src, dst = layer.input_encoding, layer.output_encoding
     params = layer.numpy_params()
     family = layer.neuron

@@ -29,6 +29,7 @@ from ..core.inputs import check_features
 from ..core.neurons import NUMPY_OPS, exact_function, make_family
 from ..errors import LayerConfigError
 from . import quant as Q
+from .mapping import LearnableMapping, check_mapping
 from .neurons import TF_OPS, initializer
 
 
@@ -37,7 +38,8 @@ class LUTLayer(tf.keras.layers.Layer):
     def __init__(self, units: int, fan_in: int, neuron: str = "linear", input_quantizer=None,
                  output_quantizer="quantized_relu(2,0)", batch_norm: bool = True, bn_epsilon: float = 1e-5,
                  bn_momentum: float = 0.1, connectivity=None, seed: int = 0, degree: int = 2,
-                 width: int = 16, depth: int = 2, skip: int = 0, input_pool=None, **kwargs):
+                 width: int = 16, depth: int = 2, skip: int = 0, input_pool=None, mapping=None,
+                 mapping_candidates: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.where = f"LUTLayer {self.name!r}"
         _conn.check_fan_in(self.where, int(fan_in), max(int(fan_in), 1))  # fan_in >= 1; the width is checked in build
@@ -55,6 +57,9 @@ class LUTLayer(tf.keras.layers.Layer):
         self._connectivity_arg = (connectivity if connectivity is None or isinstance(connectivity, str)
                                   else np.asarray(connectivity, np.int64))
         self._input_pool = None if input_pool is None else np.asarray(input_pool, np.int64)
+        self.learn = check_mapping(self.where, mapping)
+        self.mapping_kind = mapping
+        self.mapping_candidates = None if mapping_candidates is None else int(mapping_candidates)
 
     # ------------------------------------------------------------ weights
     def build(self, input_shape):
@@ -62,6 +67,10 @@ class LUTLayer(tf.keras.layers.Layer):
         conn = _conn.resolve_connectivity(self.where, self._connectivity_arg, self.in_features, self.units,
                                           self.fan_in, self.seed, self._input_pool)
         shape = (self.units, self.fan_in)
+        self.mapping = None
+        if self.learn:  # learned wiring, starting from the drawn one; frozen into connectivity
+            self.mapping = LearnableMapping(self, self.in_features, conn, self.seed, self.mapping_candidates)
+            conn = self.mapping.indices()
         self.connectivity = self.add_weight("connectivity", shape, tf.int32, tf.constant_initializer(conn),
                                             trainable=False)
         self.prune_mask = self.add_weight("input_mask", shape, tf.float32, "ones", trainable=False)
@@ -114,13 +123,25 @@ class LUTLayer(tf.keras.layers.Layer):
             # forward: the quantizer; backward: identity (already-quantized codes from a previous
             # LUT layer pass gradients through, as Brevitas QuantTensors do)
             q = inputs + tf.stop_gradient(self.input_quantizer(inputs) - inputs)
-            v = tf.gather(q, self.connectivity, axis=1) * self.prune_mask
+            if self.mapping is not None:  # learnable mapping: the current selection, softmax gradients
+                idx = self.mapping.indices().astype(np.int32)
+                self.connectivity.assign(idx)
+                v = self.mapping.select(q, tf.constant(idx)) * self.prune_mask
+            else:
+                v = tf.gather(q, self.connectivity, axis=1) * self.prune_mask
             y = self.neuron.forward(TF_OPS, v, self.w, exact=False)
             return self.output_quantizer(self._bn_train(y) if self.batch_norm else y)
+        if tf.executing_eagerly():
+            self.freeze()
         codes = tf.gather(Q.to_codes(inputs, self.input_encoding), self.connectivity, axis=1)
         out = tf.numpy_function(self.codes_of, [codes], tf.float32, stateful=True)  # exact, in numpy
         out.set_shape(codes.shape[:-1])
         return Q.to_values(out, self.output_encoding)
+
+    def freeze(self):
+        """Write the learned mapping's current selection into ``connectivity`` (what inference and the IR read)."""
+        if self.mapping is not None:
+            self.connectivity.assign(self.mapping.indices().astype(np.int32))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -136,7 +157,7 @@ class LUTLayer(tf.keras.layers.Layer):
                    bn_epsilon=self.bn_epsilon, bn_momentum=self.bn_momentum,
                    connectivity=conn, seed=self.seed,
                    input_pool=None if self._input_pool is None else self._input_pool.tolist(),
-                   **self.neuron_options)
+                   mapping=self.mapping_kind, mapping_candidates=self.mapping_candidates, **self.neuron_options)
         return cfg
 
 
