@@ -3,6 +3,11 @@ GroupSum head, argmax), export the IR, check it against the model on all 10,000 
 Verilog and simulate it with Verilator on all 10,000 test images, and print the LUT estimate.
 
     .venv/bin/python benchmarks/train_dwn_mnist.py --epochs 8 --nodes 1000 --out runs/dwn-mnist
+    .venv/bin/python benchmarks/train_dwn_mnist.py --nodes 2000,200 --fit uniform --bits-per-feature 1 \\
+        --train-limit 20000 --no-test --out runs/explore/a      # exploration: validation only
+
+Design exploration looks at validation accuracy only (``--no-test``: the test images are not even
+evaluated); the validation split is carved from the training split by ``fit_dwn``.
 """
 from __future__ import annotations
 
@@ -15,76 +20,96 @@ import numpy as np
 import torch
 
 
-def main(argv=None):
+def parse_args(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/mnist")
     ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--nodes", type=int, default=1000, help="table neurons of layer 0 (comma list: several layers)")
+    ap.add_argument("--nodes", default="1000", help="table neurons per layer, comma list (the last feeds the head)")
     ap.add_argument("--fan-in", type=int, default=6)
     ap.add_argument("--candidates", type=int, default=16, help="learnable mapping: candidate inputs per slot (0: all)")
+    ap.add_argument("--learn-layers", type=int, default=1, help="learnable mapping in the first N layers")
     ap.add_argument("--bits-per-feature", type=int, default=3)
+    ap.add_argument("--fit", default="quantile", choices=["quantile", "uniform"])
+    ap.add_argument("--threshold-bits", type=int, default=0,
+                    help="quantile thresholds rounded to multiples of 2**(8-k) (cheap comparators; 0: exact)")
     ap.add_argument("--tau", type=float, default=1 / 0.3)
     ap.add_argument("--lr", type=float, default=1e-2)
+    ap.add_argument("--mapping-lr", type=float, default=None)
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--train-limit", type=int, default=0, help="first N training images (0: all 60,000)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/dwn-mnist")
+    ap.add_argument("--no-test", action="store_true", help="exploration: do not evaluate the test images")
     ap.add_argument("--simulate", action="store_true")
-    a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    from lutnet.data import load_dataset
-    from lutnet.nn.dwn import DWNNet, TableLayer, Thermometer, accuracy, fit_dwn
-    ds = load_dataset("mnist", path=a.data)
-    X_train = ds.X_train.reshape(len(ds.X_train), -1).astype(np.float32)
-    X_test = ds.X_test.reshape(len(ds.X_test), -1).astype(np.float32)
-    print("data", X_train.shape, float(X_train.min()), float(X_train.max()), flush=True)
-    enc = Thermometer(X_train.shape[1], bits_per_feature=a.bits_per_feature, fit="quantile", input_bits=8,
-                      scale=1 / 255)
+    return ap.parse_args(argv)
+
+
+def build(a, n_features: int):
+    from lutnet.nn.dwn import DWNNet, TableLayer, Thermometer
+    enc = Thermometer(n_features, bits_per_feature=a.bits_per_feature, fit=a.fit, input_bits=8, scale=1 / 255,
+                      threshold_bits=a.threshold_bits or None)
     nodes = [int(n) for n in str(a.nodes).split(",")]
     layers, src = [], enc.out_features
     for i, n in enumerate(nodes):
-        layers.append(TableLayer(src, n, fan_in=a.fan_in, mapping="learnable" if i == 0 else "random", seed=i,
-                                 name=f"layer{i}", mapping_candidates=a.candidates or None))
+        layers.append(TableLayer(src, n, fan_in=a.fan_in, mapping="learnable" if i < a.learn_layers else "random",
+                                 seed=a.seed * 100 + i, name=f"layer{i}", mapping_candidates=a.candidates or None))
         src = n
-    model = DWNNet(enc, layers, n_classes=10, tau=a.tau, argmax=True)
+    return DWNNet(enc, layers, n_classes=10, tau=a.tau, argmax=True)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    torch.set_num_threads(a.threads)
+    from lutnet.core.table_neuron import PruneUnused
+    from lutnet.data import load_dataset
+    from lutnet.nn.dwn import accuracy, fit_dwn
+    ds = load_dataset("mnist", path=a.data)
+    X_train = ds.X_train.reshape(len(ds.X_train), -1).astype(np.float32)
+    y_train = ds.y_train
+    if a.train_limit:
+        X_train, y_train = X_train[:a.train_limit], y_train[:a.train_limit]
+    X_test = ds.X_test.reshape(len(ds.X_test), -1).astype(np.float32)
+    print("data", X_train.shape, vars(a), flush=True)
+    model = build(a, X_train.shape[1])
     t0 = time.perf_counter()
-    res = fit_dwn(model, X_train, ds.y_train, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-                  log=lambda s: print(s, flush=True))
+    res = fit_dwn(model, X_train, y_train, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
+                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True))
     train_s = time.perf_counter() - t0
     secs = [h["seconds"] for h in res.history]
-    test_acc = accuracy(model, X_test, ds.y_test)
-    print(f"trained {a.epochs} epochs in {train_s:.0f} s ({np.mean(secs):.1f} s/epoch); best epoch "
-          f"{res.best_epoch + 1}, validation {res.best_val_acc:.4f}, model test accuracy {test_acc:.4f}", flush=True)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"state": model.state_dict(), "args": vars(a)}, out / "dwn.pt")
-    t0 = time.perf_counter()
-    ir = model.to_ir(metadata={"model": "dwn-mnist", "epochs": a.epochs})
-    print(f"IR in {time.perf_counter() - t0:.2f} s; stages {ir.stages}", flush=True)
+    ir = PruneUnused()(model.to_ir(metadata={"model": "dwn-mnist", "epochs": a.epochs}))
     ir.save(out / "dwn.lutir.npz", overwrite=True)
-    codes = ir.quantize_input(X_test)
-    ir_out = ir.evaluate(codes)
-    mo = model.output_codes(X_test)
-    ir_acc = float((ir_out[:, 0] == ds.y_test).mean())
-    print(f"model vs IR on {len(X_test)} test images: {int((ir_out != mo).sum())} mismatches; IR accuracy {ir_acc:.4f}",
-          flush=True)
-    from lutnet.rtl import build_report, format_report
+    from lutnet.rtl import build_report
     rep = build_report(ir, method="estimate", progress=False)
-    print(format_report(rep), flush=True)
-    summary = {"epochs": a.epochs, "seconds_per_epoch": float(np.mean(secs)), "best_epoch": res.best_epoch + 1,
-               "val_acc": res.best_val_acc, "test_acc_model": test_acc, "test_acc_ir": ir_acc,
-               "ir_mismatches": int((ir_out != mo).sum()),
-               "luts_estimate": rep.get("total", {}).get("luts") if isinstance(rep.get("total"), dict) else None}
-    if a.simulate:
-        from lutnet.rtl import simulate
-        t0 = time.perf_counter()
-        rtl = simulate(ir, codes, simulator="verilator", work_dir=str((out / "sim").resolve()))
-        mism = int((np.asarray(rtl) != ir_out).sum())
-        print(f"Verilator on {len(codes)} test images: {mism} mismatches vs IR, {int((np.asarray(rtl) != mo).sum())} vs "
-              f"model, RTL accuracy {float((np.asarray(rtl)[:, 0] == ds.y_test).mean()):.4f} "
-              f"({time.perf_counter() - t0:.0f} s)", flush=True)
-        summary["rtl_mismatches"] = mism
+    rows = {r["layer"]: r["luts"] for r in rep["layers"]}
+    summary = {"args": vars(a), "train_seconds": train_s, "seconds_per_epoch": float(np.mean(secs)),
+               "best_epoch": res.best_epoch + 1, "val_acc": res.best_val_acc,
+               "history": [h["val_acc"] for h in res.history], "luts_estimate": rep["total"]["luts"],
+               "luts_estimate_rows": rows, "encoder_bits_used": int(ir.encoder.comparators(ir.input_quant).sum())}
+    print(f"trained {a.epochs} epochs in {train_s:.0f} s ({np.mean(secs):.1f} s/epoch); best epoch "
+          f"{res.best_epoch + 1}, validation {res.best_val_acc:.4f}; estimate {summary['luts_estimate']} LUTs {rows}",
+          flush=True)
+    if not a.no_test:
+        test_acc = accuracy(model, X_test, ds.y_test)
+        codes = ir.quantize_input(X_test)
+        ir_out = ir.evaluate(codes)
+        mo = model.output_codes(X_test).numpy()
+        summary.update(test_acc_model=test_acc, test_acc_ir=float((ir_out[:, 0] == ds.y_test).mean()),
+                       ir_mismatches=int((ir_out != mo).sum()))
+        print(f"model vs IR on {len(X_test)} test images: {summary['ir_mismatches']} mismatches; test accuracy "
+              f"{test_acc:.4f}", flush=True)
+        if a.simulate:
+            from lutnet.rtl import simulate
+            t0 = time.perf_counter()
+            rtl = np.asarray(simulate(ir, codes, simulator="verilator", work_dir=str((out / "sim").resolve())))
+            summary["rtl_mismatches"] = int((rtl != ir_out).sum())
+            print(f"Verilator on {len(codes)} test images: {summary['rtl_mismatches']} mismatches vs IR "
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary), flush=True)
+    print(json.dumps({k: v for k, v in summary.items() if k != "args"}), flush=True)
 
 
 if __name__ == "__main__":

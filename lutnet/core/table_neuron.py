@@ -247,12 +247,18 @@ def init_mapping_scores(out: int, fan_in: int, n_in: int, seed: int, conn=None, 
 
 # ---------------------------------------------------------------------- thermometer
 def fit_thresholds(codes, bits_per_feature: int, fit: str, code_min: int, code_max: int,
-                   where: str = "Thermometer") -> np.ndarray:
+                   where: str = "Thermometer", threshold_bits: int | None = None) -> np.ndarray:
     """(features, z) strictly increasing int64 thresholds on integer input codes (N, features) of the
     training split.  ``quantile`` (distributive thermometer): threshold ``j`` is the (j+1)/(z+1)
     quantile of the feature's training codes; ``uniform``: evenly spaced over the code range.  Each
     threshold lies in ``(code_min, code_max]`` (a real comparator); ties are pushed apart so every
-    feature's thresholds increase strictly."""
+    feature's thresholds increase strictly.
+
+    ``threshold_bits = k`` (cheap comparators): every threshold is a multiple of ``2**(B - k)`` above
+    ``code_min`` (``B`` = input code bits), the grid point nearest the fitted one, so ``x >= T``
+    depends on the top ``k`` bits of the code only (``k = 1``: the comparator is the top bit, a wire;
+    ``k = 2`` on 8 bits: thresholds among 64, 128, 192).  Needs ``bits_per_feature < 2**k``.  The IR
+    semantics are unchanged: thresholds are integers."""
     z = int(bits_per_feature)
     if z < 1:
         raise LayerConfigError(f"{where}: bits_per_feature must be >= 1, got {bits_per_feature}")
@@ -270,6 +276,8 @@ def fit_thresholds(codes, bits_per_feature: int, fit: str, code_min: int, code_m
     else:
         t = np.broadcast_to(np.round(code_min + q * (code_max - code_min + 1)).astype(np.int64),
                             (codes.shape[1], z)).copy()
+    if threshold_bits is not None:
+        return _grid_thresholds(t, z, int(threshold_bits), code_min, code_max, where)
     t = np.clip(t, code_min + 1, code_max)
     for j in range(1, z):  # strictly increasing, upwards ...
         t[:, j] = np.maximum(t[:, j], t[:, j - 1] + 1)
@@ -279,8 +287,102 @@ def fit_thresholds(codes, bits_per_feature: int, fit: str, code_min: int, code_m
     return t
 
 
+def _grid_thresholds(t, z: int, k: int, code_min: int, code_max: int, where: str) -> np.ndarray:
+    """Thresholds ``t`` (features, z) moved to the nearest point of the grid ``code_min + i * step``
+    (``step = 2**(B - k)``, ``i = 1 .. 2**k - 1``), strictly increasing per feature."""
+    n_codes = code_max - code_min + 1
+    bits = int(n_codes - 1).bit_length()
+    if not 1 <= k <= bits:
+        raise LayerConfigError(f"{where}: threshold_bits={k} must lie in 1..{bits} (the input code bits)")
+    n_grid = (1 << k) - 1
+    if z > n_grid:
+        raise LayerConfigError(f"{where}: bits_per_feature={z} needs more thresholds than threshold_bits={k} allows "
+                               f"({n_grid}); raise threshold_bits or lower bits_per_feature")
+    step = 1 << (bits - k)
+    g = np.clip(np.round((t - code_min) / step).astype(np.int64), 1, n_grid)
+    for j in range(1, z):  # strictly increasing grid indices, upwards, then inside the grid, downwards
+        g[:, j] = np.maximum(g[:, j], g[:, j - 1] + 1)
+    g[:, z - 1] = np.minimum(g[:, z - 1], n_grid)
+    for j in range(z - 2, -1, -1):
+        g[:, j] = np.minimum(g[:, j], g[:, j + 1] - 1)
+    return code_min + g * step
+
+
 def thermometer_bits(codes, thresholds) -> np.ndarray:
     """(N, features) codes -> (N, features * z) bits, feature by feature, thresholds ascending."""
     c = np.asarray(codes, np.int64)
     t = np.asarray(thresholds, np.int64)
     return (c[:, :, None] >= t[None, :, :]).reshape(c.shape[0], -1).astype(np.int64)
+
+
+# ---------------------------------------------------------------------- dead-logic removal
+class PruneUnused:
+    """IR transformation: drop the logic nothing reads.  Walking back from the last layer, table
+    neurons of a hidden layer that no neuron of the next layer reads are removed (the next layer's
+    indices renumbered), and thermometer bits that layer 0 does not read are removed from the
+    encoder (a feature left without a read bit keeps one constant threshold ``code_max + 1``: no
+    comparator, no logic).  The outputs (head scores, argmax) are unchanged for every input; only
+    the hidden codes of removed neurons disappear.  ``PruneUnused()(ir)`` returns a new, validated
+    :class:`~lutnet.ir.NetworkIR`; ``metadata["pruned"]`` counts what was removed per stage."""
+
+    def __call__(self, ir):
+        import dataclasses
+        layers = list(ir.layers)
+        removed = {}
+        for i in range(len(layers) - 1, 0, -1):
+            n_src = layers[i - 1].out_features
+            keep = _read_sources(layers[i])
+            if keep.size < n_src:
+                removed[layers[i - 1].name] = int(n_src - keep.size)
+                layers[i - 1] = _take_neurons(layers[i - 1], keep)
+                new_pos = np.full(n_src, -1, np.int64)
+                new_pos[keep] = np.arange(keep.size)
+                layers[i] = _renumber(layers[i], new_pos)
+        encoder = ir.encoder
+        if encoder is not None:
+            feat, thr = encoder.flat()
+            keep = _read_sources(layers[0])
+            if keep.size < len(thr):
+                removed["encoder"] = int(len(thr) - keep.size)
+                empty = np.flatnonzero(np.bincount(feat[keep], minlength=encoder.n_features) == 0)
+                f_all = np.concatenate([feat[keep], empty])  # a constant placeholder for each feature left empty
+                t_all = np.concatenate([thr[keep], np.full(empty.size, ir.input_quant.code_max + 1, np.int64)])
+                order = np.lexsort((t_all, f_all))  # new flat order: feature, then threshold
+                inv = np.empty_like(order)
+                inv[order] = np.arange(order.size)
+                starts = np.searchsorted(f_all[order], np.arange(encoder.n_features + 1))
+                t_sorted = t_all[order]
+                encoder = dataclasses.replace(encoder, thresholds=[t_sorted[starts[j]:starts[j + 1]]
+                                                                   for j in range(encoder.n_features)])
+                new_pos = np.full(len(thr), -1, np.int64)
+                new_pos[keep] = inv[:keep.size]
+                layers[0] = _renumber(layers[0], new_pos)
+        meta = dict(ir.metadata)
+        meta["pruned"] = removed
+        return dataclasses.replace(ir, layers=layers, encoder=encoder, metadata=meta).validate()
+
+
+def _read_sources(layer) -> np.ndarray:
+    """Sorted source indices a layer reads (padding ``-1`` ignored)."""
+    idx = np.asarray(layer.indices)
+    return np.unique(idx[idx >= 0])
+
+
+def _renumber(layer, new_pos):
+    import dataclasses
+    idx = np.asarray(layer.indices)
+    return dataclasses.replace(layer, indices=np.where(idx >= 0, new_pos[np.maximum(idx, 0)], -1))
+
+
+def _take_neurons(layer, keep):
+    """The layer with neurons ``keep`` only: every per-neuron array indexed, tables gathered by
+    offsets (no loop over neurons)."""
+    import dataclasses
+    n = layer.out_features
+    rows = np.diff(layer.offsets)[keep]
+    offsets = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
+    gather = np.repeat(layer.offsets[keep], rows) + np.arange(int(rows.sum())) - np.repeat(offsets[:-1], rows)
+    per_neuron = {f.name: getattr(layer, f.name)[keep] for f in dataclasses.fields(layer)
+                  if f.name not in ("tables", "offsets") and isinstance(getattr(layer, f.name), np.ndarray)
+                  and getattr(layer, f.name).ndim and getattr(layer, f.name).shape[0] == n}
+    return dataclasses.replace(layer, tables=layer.tables[gather], offsets=offsets, **per_neuron)

@@ -36,14 +36,17 @@ class Thermometer(nn.Module):
     """Fixed-point input quantizer (``input_bits``, ``signed``, ``scale``, ``zero_point``: the raw
     integer the FPGA receives) followed by a (distributive) thermometer: ``bits_per_feature``
     thresholds per feature on those integer codes, fitted on the training split (``fit``:
-    ``quantile`` or ``uniform``) or given as ``thresholds`` (features, z)."""
+    ``quantile`` or ``uniform``) or given as ``thresholds`` (features, z).  ``threshold_bits = k``
+    puts every threshold on a multiple of ``2**(input_bits - k)`` (cheap comparators that read the
+    top ``k`` bits only; :func:`lutnet.core.table_neuron.fit_thresholds`)."""
 
     def __init__(self, in_features: int, bits_per_feature: int = 3, fit: str = "quantile", input_bits: int = 8,
                  signed: bool = False, scale: float = 1 / 255, zero_point: float = 0.0, thresholds=None,
-                 name: str = "encoder"):
+                 name: str = "encoder", threshold_bits: int | None = None):
         super().__init__()
         self.name, self.where = name, f"Thermometer {name!r}"
         self.in_features, self.bits_per_feature, self.fit_kind = int(in_features), int(bits_per_feature), fit
+        self.threshold_bits = None if threshold_bits is None else int(threshold_bits)
         if fit not in tn.FIT_KINDS:
             raise LayerConfigError(f"{self.where}: fit must be one of {', '.join(tn.FIT_KINDS)}, got {fit!r}")
         self.quant = QuantSpec(input_bits, signed, np.float32(scale), np.float32(zero_point))
@@ -76,7 +79,7 @@ class Thermometer(nn.Module):
         """Fit the thresholds on training features (never validation or test data)."""
         codes = self.codes(X_train) if len(X_train) else np.zeros((0, self.in_features), np.int64)
         self.set_thresholds(tn.fit_thresholds(codes, self.bits_per_feature, self.fit_kind, self.quant.code_min,
-                                              self.quant.code_max, self.where))
+                                              self.quant.code_max, self.where, self.threshold_bits))
         return self
 
     def forward(self, x):
@@ -91,7 +94,8 @@ class Thermometer(nn.Module):
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, bits_per_feature={self.bits_per_feature}, fit={self.fit_kind!r}, "
-                f"input_bits={self.quant.bits}")
+                f"input_bits={self.quant.bits}" + (f", threshold_bits={self.threshold_bits}"
+                                                   if self.threshold_bits is not None else ""))
 
 
 # ---------------------------------------------------------------------- learnable mapping
