@@ -10,6 +10,10 @@ Conventions (used everywhere in lutnet: evaluator, Verilog, C++, ONNX):
 * A neuron with inputs ``x_0 .. x_{F-1}`` of widths ``b_0 .. b_{F-1}`` reads table row
   ``address = sum_j pattern(x_j) << (b_0 + .. + b_{j-1})``: input 0 sits in the least
   significant bits.  Its table has ``2**(b_0 + .. + b_{F-1})`` rows holding output codes.
+* A **sum-address** neuron (``LayerIR.sum_address[k]``, PolyLUT-Add's adder) reads table row
+  ``sum_j code(x_j) - lo_k`` instead, where ``lo_k = sum_j min code(x_j)``: its inputs are added as
+  integers (two's complement codes summed as integers) and the table re-quantizes the sum.  Its table
+  has ``2**bit_length(hi_k - lo_k)`` rows (rows past ``hi_k - lo_k`` are never read).
 * Layer ``l`` neurons index into the outputs of layer ``l-1`` (layer 0 into the network inputs).
 * Class scores are the last layer's codes dequantized with ``output_quant``; the predicted class
   is the first index of the maximum.
@@ -30,7 +34,8 @@ with exact integer semantics (``evaluate`` runs them in this order):
 
 Files: a zip (``numpy.savez_compressed``) holding the arrays and a JSON header with the format name,
 version and a SHA-256 checksum over header and arrays.  Version 2 holds the stages; version-1 files
-(no stages) still load.
+(no stages) still load.  Version 3 adds the per-neuron ``sum_address`` flags; a network without
+sum-address neurons is still written as version 2, so older lutnet versions read it.
 """
 from __future__ import annotations
 
@@ -47,8 +52,8 @@ from ._files import atomic_write
 from .errors import IRFormatError
 
 FORMAT_NAME = "lutnet-ir"
-FORMAT_VERSION = 2
-READ_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READ_VERSIONS = (1, 2, 3)
 
 
 def code_range(bits: int, signed: bool) -> tuple[int, int]:
@@ -142,6 +147,8 @@ class LayerIR:
     ``in_signed`` (out, F) bool.
     ``out_bits`` (out,) int, ``out_signed`` (out,) bool: the encoding of each neuron's output code.
     ``tables``   flat int array of all tables; neuron k's table is ``tables[offsets[k]:offsets[k+1]]``.
+    ``sum_address`` (out,) bool: neuron k reads row ``sum of its input codes - lowest sum`` (an
+                 adder followed by a table on the sum) instead of the concatenated input patterns.
     """
 
     name: str
@@ -154,6 +161,7 @@ class LayerIR:
     offsets: np.ndarray
     kind: str = ""
     attrs: dict = field(default_factory=dict)
+    sum_address: np.ndarray | None = None
 
     def __post_init__(self):
         self.indices = np.asarray(self.indices, dtype=np.int64).reshape(len(self.indices), -1)
@@ -163,6 +171,9 @@ class LayerIR:
         self.out_signed = np.asarray(self.out_signed, dtype=bool).reshape(-1)
         self.tables = np.asarray(self.tables)
         self.offsets = np.asarray(self.offsets, dtype=np.int64).reshape(-1)
+        n = len(self.indices)
+        self.sum_address = (np.zeros(n, bool) if self.sum_address is None
+                            else np.asarray(self.sum_address, dtype=bool).reshape(-1))
 
     @classmethod
     def from_dense(cls, name, indices, in_bits, in_signed, out_bits, out_signed, tables, kind="", attrs=None):
@@ -185,9 +196,29 @@ class LayerIR:
     def fan_in(self) -> np.ndarray:
         return (self.indices >= 0).sum(axis=1)
 
+    def input_ranges(self) -> tuple[np.ndarray, np.ndarray]:
+        """(out, F) lowest and highest code of each input (0, 0 where padded)."""
+        b = self.in_bits
+        sg = self.in_signed
+        lo = np.where(sg, -np.left_shift(np.int64(1), np.maximum(b - 1, 0)), 0)
+        hi = np.where(sg, np.left_shift(np.int64(1), np.maximum(b - 1, 0)) - 1, np.left_shift(np.int64(1), b) - 1)
+        valid = self.indices >= 0
+        return np.where(valid, lo, 0), np.where(valid, hi, 0)
+
+    def sum_ranges(self) -> tuple[np.ndarray, np.ndarray]:
+        """(out,) lowest and highest sum of each neuron's input codes (sum-address neurons' rows)."""
+        lo, hi = self.input_ranges()
+        return lo.sum(axis=1), hi.sum(axis=1)
+
     @property
     def address_bits(self) -> np.ndarray:
-        return self.in_bits.sum(axis=1)
+        cat = self.in_bits.sum(axis=1)
+        if not self.sum_address.any():
+            return cat
+        lo, hi = self.sum_ranges()
+        span = hi - lo
+        sums = (span[:, None] >= np.left_shift(np.int64(1), np.arange(63))).sum(axis=1)  # bit_length
+        return np.where(self.sum_address, sums, cat)
 
     @property
     def table_rows(self) -> np.ndarray:
@@ -208,18 +239,47 @@ class LayerIR:
         """As :meth:`evaluate` on transposed codes, (n_src, N) -> (out, N): gathering whole rows
         of a feature-major array and looking up one neuron's table per output row keeps memory
         access contiguous."""
-        idx = np.where(self.indices >= 0, self.indices, 0)
-        mask = (np.left_shift(1, self.in_bits) - 1).astype(np.int32)  # 0 for padded inputs
-        shifts = self.shifts().astype(np.int32)
-        addr = np.empty((self.out_features, codes_t.shape[1]),
-                        np.int64 if self.tables.size >= (1 << 31) else np.int32)
-        addr[:] = self.offsets[:-1, None]  # each neuron's table starts at its offset
-        for j in range(idx.shape[1]):  # loop over fan-in positions (F <= ~16), vectorized over out x N
-            addr += np.left_shift(np.bitwise_and(codes_t[idx[:, j]], mask[:, j, None]), shifts[:, j, None])
+        addr = self.addresses_t(codes_t, np.int64 if self.tables.size >= (1 << 31) else np.int32)
+        addr += self.offsets[:-1, None].astype(addr.dtype)  # each neuron's table starts at its offset
         return self.tables[addr]
 
+    def addresses_t(self, codes_t: np.ndarray, dtype=np.int64) -> np.ndarray:
+        """(out, N) table row of each neuron (inside its own table) for (n_src, N) input codes: the
+        concatenated input patterns, or for sum-address neurons the sum of the codes minus the lowest sum."""
+        idx = np.where(self.indices >= 0, self.indices, 0)
+        n = codes_t.shape[1]
+        sa = self.sum_address
+        addr = np.zeros((self.out_features, n), dtype)
+        cat = np.flatnonzero(~sa)
+        if cat.size:
+            part = addr if cat.size == self.out_features else np.zeros((cat.size, n), dtype)
+            mask = (np.left_shift(1, self.in_bits[cat]) - 1).astype(np.int32)  # 0 for padded inputs
+            shifts = self.shifts()[cat].astype(np.int32)
+            for j in range(idx.shape[1]):  # loop over fan-in positions (F <= ~16), vectorized over out x N
+                part += np.left_shift(np.bitwise_and(codes_t[idx[cat, j]], mask[:, j, None]), shifts[:, j, None])
+            if part is not addr:
+                addr[cat] = part
+        sums = np.flatnonzero(sa)
+        if sums.size:
+            valid = self.indices[sums] >= 0
+            lo = self.sum_ranges()[0][sums]
+            part = np.broadcast_to(-lo[:, None], (sums.size, n)).astype(dtype)
+            for j in range(idx.shape[1]):
+                part += np.where(valid[:, j, None], codes_t[idx[sums, j]], 0).astype(dtype)
+            addr[sums] = part
+        return addr
+
+    def adder_cost(self) -> float:
+        """LUT cost of the sum-address neurons' adders (a carry-chain adder tree each)."""
+        if not self.sum_address.any():
+            return 0.0
+        lo, hi = self.input_ranges()
+        valid = self.indices >= 0
+        return float(sum(adder_tree(list(zip(lo[k][valid[k]].tolist(), hi[k][valid[k]].tolist())))[0]
+                         for k in np.flatnonzero(self.sum_address)))
+
     def lut_cost(self) -> float:
-        return float(lut_cost(self.address_bits, self.out_bits).sum())
+        return float(lut_cost(self.address_bits, self.out_bits).sum()) + self.adder_cost()
 
 
 def bits_for_range(lo: int, hi: int) -> tuple[int, bool]:
@@ -585,13 +645,20 @@ class NetworkIR:
                     f"produces {want_bits[k, j]} bits")
             if not np.array_equal(L.in_signed & valid, np.where(valid, src_signed[idx], False)):
                 raise IRFormatError(f"{where}: an input's signedness disagrees with its source")
+            if L.sum_address.shape != (L.out_features,):
+                raise IRFormatError(f"{where}: sum_address must have one entry per neuron")
+            if L.sum_address.any() and int(L.address_bits[L.sum_address].max()) > 24:
+                k = int(np.flatnonzero(L.sum_address)[np.argmax(L.address_bits[L.sum_address])])
+                raise IRFormatError(f"{where}: sum-address neuron {k}'s sum needs {L.address_bits[k]} bits; "
+                                    f"at most 24 are supported")
             if len(L.offsets) != L.out_features + 1 or L.offsets[0] != 0 or L.offsets[-1] != L.tables.size:
                 raise IRFormatError(f"{where}: table offsets do not cover the table array")
             rows = np.left_shift(np.int64(1), L.address_bits)
             if not np.array_equal(L.table_rows, rows):
                 k = int(np.argmax(L.table_rows != rows))
+                what = "the sum of its inputs needs" if L.sum_address[k] else "its inputs have"
                 raise IRFormatError(
-                    f"{where}: neuron {k} has a table of {L.table_rows[k]} rows, but its inputs have "
+                    f"{where}: neuron {k} has a table of {L.table_rows[k]} rows, but {what} "
                     f"{L.address_bits[k]} address bits (2**{L.address_bits[k]} = {rows[k]} rows)")
             if np.any((L.out_bits < 1) | (L.out_bits > 16)):
                 raise IRFormatError(f"{where}: out_bits must lie in 1..16")
@@ -687,6 +754,8 @@ class NetworkIR:
                            p + "in_signed": L.in_signed, p + "out_bits": L.out_bits.astype(np.int8),
                            p + "out_signed": L.out_signed, p + "offsets": L.offsets,
                            p + "tables": L.tables.astype(_smallest_int_dtype(lo, hi))})
+            if L.sum_address.any():
+                arrays[p + "sum_address"] = L.sum_address
             layers.append({"name": L.name, "kind": L.kind, "attrs": L.attrs})
         stages = {"encoder": None, "head": None, "argmax": bool(self.argmax)}
         if self.encoder is not None:
@@ -697,7 +766,8 @@ class NetworkIR:
         if self.head is not None:
             arrays["head_groups"] = self.head.groups
             stages["head"] = {"kind": self.head.kind}
-        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "n_inputs": self.n_inputs,
+        version = 3 if any(L.sum_address.any() for L in self.layers) else 2
+        header = {"format": FORMAT_NAME, "version": version, "n_inputs": self.n_inputs,
                   "input_quant": self.input_quant.to_json(), "output_quant": self.output_quant.to_json(),
                   "layers": layers, "stages": stages, "metadata": self.metadata}
         return arrays, header
@@ -724,7 +794,7 @@ class NetworkIR:
 
     @classmethod
     def load(cls, path) -> NetworkIR:
-        """Read an IR file (format version 1 or 2); a newer version is refused with a clear error."""
+        """Read an IR file (format version 1, 2 or 3); a newer version is refused with a clear error."""
         path = Path(path)
         if not path.is_file():
             raise IRFormatError(f"{path}: no such IR file")
@@ -758,7 +828,7 @@ class NetworkIR:
                 layers.append(LayerIR(meta["name"], arrays[p + "indices"], arrays[p + "in_bits"],
                                       arrays[p + "in_signed"], arrays[p + "out_bits"], arrays[p + "out_signed"],
                                       arrays[p + "tables"], arrays[p + "offsets"], meta.get("kind", ""),
-                                      meta.get("attrs", {})))
+                                      meta.get("attrs", {}), arrays.get(p + "sum_address")))
             stages = header.get("stages") or {}
             encoder = head = None
             if stages.get("encoder") is not None:

@@ -24,10 +24,22 @@ def random_groups(rng, n_out: int, n_classes: int) -> np.ndarray:
     return rng.permutation(g).astype(np.int64)
 
 
+def _with_adders(layer: LayerIR, adders, rng, lo: int, hi: int) -> LayerIR:
+    """``layer`` with the neurons in ``adders`` made sum-address neurons with random tables on the sum."""
+    probe = LayerIR(layer.name, layer.indices, layer.in_bits, layer.in_signed, layer.out_bits, layer.out_signed,
+                    layer.tables, layer.offsets, layer.kind, layer.attrs, adders)
+    rows = np.left_shift(1, probe.address_bits)
+    parts = [rng.integers(lo, hi + 1, size=int(rows[k])) if adders[k] else layer.table(k)
+             for k in range(layer.out_features)]
+    offsets = np.concatenate([[0], np.cumsum(rows)])
+    return LayerIR(layer.name, layer.indices, layer.in_bits, layer.in_signed, layer.out_bits, layer.out_signed,
+                   np.concatenate(parts), offsets, layer.kind, dict(layer.attrs), adders)
+
+
 def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3, bits=2,
                       signed=False, input_bits=None, input_signed=None, out_bits=None,
                       out_signed=None, kind: str = "random", thermometer=None, n_classes=None,
-                      argmax: bool = False) -> NetworkIR:
+                      argmax: bool = False, sum_address=0.0) -> NetworkIR:
     """A network whose layer ``l`` has ``widths[l]`` neurons, each reading ``fan_in`` distinct
     inputs of the previous layer and holding a uniformly random table.
 
@@ -37,11 +49,13 @@ def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3,
 
     Stages: ``thermometer`` (an int or one int per feature: thresholds per raw feature) adds a
     :class:`~lutnet.ir.ThermometerEncoder` with random thresholds; ``n_classes`` adds a
-    :class:`~lutnet.ir.GroupSum` head over the last layer's outputs; ``argmax`` adds the argmax."""
+    :class:`~lutnet.ir.GroupSum` head over the last layer's outputs; ``argmax`` adds the argmax.
+    ``sum_address``: the fraction of neurons (a float, or one per layer) made sum-address (adder)
+    neurons, each with a random table on the sum of its input codes."""
     rng = np.random.default_rng(seed)
     n = len(widths)
     per = lambda v: list(v) if isinstance(v, (list, tuple)) else [v] * n
-    fan_in, bits, signed = per(fan_in), per(bits), per(signed)
+    fan_in, bits, signed, sum_frac = per(fan_in), per(bits), per(signed), per(sum_address)
     if out_bits is not None:
         bits[-1] = out_bits
     if out_signed is not None:
@@ -60,8 +74,11 @@ def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3,
         idx = np.argsort(rng.random((w, src)), axis=1)[:, :f]
         lo, hi = code_range(bits[l], signed[l])
         tables = rng.integers(lo, hi + 1, size=(w, 1 << (f * src_bits)))
-        layers.append(LayerIR.from_dense(f"layer{l}", idx, src_bits, src_signed, bits[l], signed[l],
-                                         tables, kind=kind))
+        layer = LayerIR.from_dense(f"layer{l}", idx, src_bits, src_signed, bits[l], signed[l], tables, kind=kind)
+        adders = (rng.random(w) < sum_frac[l]) & (f >= 2)
+        if adders.any():
+            layer = _with_adders(layer, adders, rng, lo, hi)
+        layers.append(layer)
         src, src_bits, src_signed = w, bits[l], signed[l]
     head = None
     ob, osg = bits[-1], signed[-1]

@@ -159,9 +159,9 @@ def test_version_1_file_loads_without_stages(tmp_path):
 
 def test_newer_version_is_refused(tmp_path):
     p = random_network_ir(4, thermometer=1).save(tmp_path / "m.npz")
-    _rewrite_header(p, tmp_path / "v3.npz", lambda b: b.replace(b'"version": 2', b'"version": 3'))
-    with pytest.raises(IRFormatError, match=r"format version 3 is newer than this lutnet reads \(2\): upgrade lutnet"):
-        NetworkIR.load(tmp_path / "v3.npz")
+    _rewrite_header(p, tmp_path / "v4.npz", lambda b: b.replace(b'"version": 2', b'"version": 4'))
+    with pytest.raises(IRFormatError, match=r"format version 4 is newer than this lutnet reads \(3\): upgrade lutnet"):
+        NetworkIR.load(tmp_path / "v4.npz")
 
 
 def test_lut_cost_counts_stages():

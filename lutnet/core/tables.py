@@ -121,4 +121,10 @@ def extract_network(jobs: list[LayerJob], in_spec, n_inputs: int, out_spec, meta
     total = sum(job.entries for job in jobs)
     with tqdm(total=total, disable=not progress, unit="entry", unit_scale=True, desc="tables") as bar:
         layers = [extract_layer(job, li, max_rows, chunk_elems, bar.update) for li, job in enumerate(jobs)]
-    return NetworkIR(in_spec, n_inputs, layers, out_spec, dict(metadata or {})).validate()
+    ir = NetworkIR(in_spec, n_inputs, layers, out_spec, dict(metadata or {})).validate()
+    if any(L.kind == "add" for L in layers):
+        # PolyLUT-Add's adder neurons: an adder + a table on the sum where the IR cost model says it is
+        # smaller (wide sub-neuron codes), the concatenated table otherwise (exact either way)
+        from ..transforms.sum_address import SumAddress
+        ir = SumAddress(kinds=("add",), mode="auto").apply(ir)[0]
+    return ir

@@ -49,7 +49,7 @@ def prune_ir(ir: NetworkIR, rate: float, seed: int) -> NetworkIR:
         tables = []
         for k in range(L.out_features):
             t = L.table(k)
-            drop = (rng.random(idx.shape[1]) < rate) & (idx[k] >= 0)
+            drop = (rng.random(idx.shape[1]) < rate) & (idx[k] >= 0) & ~L.sum_address[k]  # adders keep their inputs
             keep = np.ones(len(t), bool)
             addr = np.arange(len(t))
             for j in np.flatnonzero(drop):
@@ -58,7 +58,7 @@ def prune_ir(ir: NetworkIR, rate: float, seed: int) -> NetworkIR:
             tables.append(t[keep])
         offsets = np.concatenate([[0], np.cumsum([len(t) for t in tables])]).astype(np.int64)
         layers.append(LayerIR(L.name, idx, ib, isg, L.out_bits, L.out_signed, np.concatenate(tables),
-                              offsets, L.kind, dict(L.attrs)))
+                              offsets, L.kind, dict(L.attrs), L.sum_address))
     return NetworkIR(ir.input_quant, ir.n_inputs, layers, ir.output_quant, dict(ir.metadata), ir.encoder, ir.head,
                      ir.argmax).validate()
 
@@ -67,8 +67,8 @@ def prune_ir(ir: NetworkIR, rate: float, seed: int) -> NetworkIR:
 def ir_networks(draw, max_depth: int = 6, max_width: int = 8, max_inputs: int = 8, max_bits: int = 8,
                 max_address_bits: int = 10, prune: bool = True, min_depth: int = 1, min_width: int = 1,
                 stages: bool = True):
-    """A :class:`NetworkCase` with a random-table IR (with ``stages``, a random choice of encoder,
-    head and argmax) and random emitter options."""
+    """A :class:`NetworkCase` with a random-table IR (with ``stages``, a random choice of adder
+    (sum-address) neurons, encoder, head and argmax) and random emitter options."""
     n_inputs = draw(st.integers(min_width, max(min_width, max_inputs)))
     depth = draw(st.integers(min_depth, max(min_depth, max_depth)))
     input_bits = draw(st.integers(1, max_bits))
@@ -86,6 +86,7 @@ def ir_networks(draw, max_depth: int = 6, max_width: int = 8, max_inputs: int = 
     spec = dict(seed=seed, n_inputs=n_inputs, widths=tuple(widths), fan_in=fan_in, bits=bits, signed=signed,
                 input_bits=input_bits, input_signed=input_signed)
     if stages:
+        spec["sum_address"] = draw(st.sampled_from([0.0, 0.0, 0.5, 1.0]))  # adder (sum-address) neurons
         if draw(st.booleans()):
             spec["thermometer"] = draw(st.lists(st.integers(1, 3), min_size=n_inputs, max_size=n_inputs))
         if draw(st.booleans()):

@@ -315,7 +315,8 @@ def _emit_layers(ir: NetworkIR, d: _Design) -> tuple[list, np.ndarray, np.ndarra
         neurons = []
         for k in range(L.out_features):
             obits = int(out_bits[k])
-            module = _table_module(d, L.table(k), int(L.address_bits[k]), obits)
+            abits = int(L.address_bits[k])
+            module = _table_module(d, L.table(k), abits, obits)
             parts = []
             for j in range(L.indices.shape[1] - 1, -1, -1):  # input F-1 first: input 0 in the LSBs
                 s = int(L.indices[k, j])
@@ -323,9 +324,17 @@ def _emit_layers(ir: NetworkIR, d: _Design) -> tuple[list, np.ndarray, np.ndarra
                     continue
                 b, lo = int(src_bits[s]), int(src_off[s])
                 used[lo:lo + b] = True
-                parts.append(_slice("x", lo, b))
-            addr = ("{" + ", ".join(parts) + "}") if len(parts) > 1 else (parts[0] if parts else "")
-            neurons.append({"module": module, "k": k, "addr": addr,
+                parts.append(_extend("x", lo, b, bool(src_signed[s]), abits) if L.sum_address[k] else _slice("x", lo, b))
+            sum_expr = ""
+            if L.sum_address[k] and abits:
+                # an adder: the codes sign/zero-extended to the row width, plus -(lowest sum), all modulo
+                # 2**abits (the row sum - lo lies in [0, 2**abits))
+                low = int(L.sum_ranges()[0][k])
+                sum_expr = " + ".join(parts[::-1] + ([_literal(-low, abits)] if low else []))
+                addr = f"s{k}"
+            else:
+                addr = ("{" + ", ".join(parts) + "}") if len(parts) > 1 else (parts[0] if parts else "")
+            neurons.append({"module": module, "k": k, "addr": addr if abits else "", "sum": sum_expr, "abits": abits,
                             "lo": int(out_off[k]), "hi": int(out_off[k] + obits - 1)})
         lname = f"{d.top}_l{li}"
         layer_modules.append((lname, int(out_bits.sum())))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import NetworkIR, pattern_to_code
+from ..ir import NetworkIR, adder_tree, pattern_to_code
 
 # LUTs = round(raw * (a + b * density)) for tables of n > 6 support bits, (a, b) = LUT_SCALE[n]
 # (n > 14: LUT_SCALE[14]); ``density`` = distinct non-constant leaf cofactors / their maximum
@@ -389,8 +389,14 @@ def estimate_network(ir: NetworkIR) -> list:
             t = L.table(k)
             key = table_key(t, ab, ob)
             if key not in memo:
-                memo[key] = estimate_table(t, L.in_bits[k][L.indices[k] >= 0], ob)
-            res.append(memo[key])
+                memo[key] = estimate_table(t, [ab] if L.sum_address[k] else L.in_bits[k][L.indices[k] >= 0], ob)
+            e = memo[key]
+            if L.sum_address[k]:  # an adder neuron: the adder tree's carry-chain LUTs + the table on the sum
+                lo, hi = L.input_ranges()
+                valid = L.indices[k] >= 0
+                add = int(round(adder_tree(list(zip(lo[k][valid].tolist(), hi[k][valid].tolist())))[0]))
+                e = dict(e, luts=e["luts"] + add, adder_luts=add, lut_levels=e["lut_levels"] + 1)
+            res.append(e)
         out.append(res)
     return out
 

@@ -34,7 +34,8 @@ template <unsigned A> struct lut_addr {
 };
 
 // One lookup per neuron: res[k] = tables[k][address(k)], with
-//   address(k) = OR_j ((pattern(data[index[k][j]]) & mask[k][j]) << shift[k][j]).
+//   address(k) = OR_j ((pattern(data[index[k][j]]) & mask[k][j]) << shift[k][j]),
+// or for a sum-address (adder) neuron address(k) = sum_j code(data[index[k][j]]) - sum_low[k].
 // Each table is a const ROM; complete partitioning gives every neuron its own ROM, which the
 // storage binding maps to LUTs (distributed ROM = LUT logic).
 template <class data_T, class res_T, typename CONFIG_T, class table_T>
@@ -51,12 +52,25 @@ Neurons:
     for (unsigned k = 0; k < CONFIG_T::n_out; k++) {
         #pragma HLS UNROLL
         typename lut_addr<CONFIG_T::addr_bits>::type addr = 0;
-    Inputs:
-        for (unsigned j = 0; j < CONFIG_T::fan_in; j++) {
-            #pragma HLS UNROLL
-            const unsigned c = k * CONFIG_T::fan_in + j;
-            const unsigned field = data[CONFIG_T::index[c]].to_uint() & CONFIG_T::mask[c];  // the input's bit pattern
-            addr |= (typename lut_addr<CONFIG_T::addr_bits>::type)(field << CONFIG_T::shift[c]);
+        if (CONFIG_T::sum_address[k]) {
+            // adder neuron: row = sum of the input codes - lowest sum
+            long long sum = -CONFIG_T::sum_low[k];
+        Summands:
+            for (unsigned j = 0; j < CONFIG_T::fan_in; j++) {
+                #pragma HLS UNROLL
+                const unsigned c = k * CONFIG_T::fan_in + j;
+                if (CONFIG_T::mask[c])
+                    sum += (long long)data[CONFIG_T::index[c]].to_int64();
+            }
+            addr = (typename lut_addr<CONFIG_T::addr_bits>::type)sum;
+        } else {
+        Inputs:
+            for (unsigned j = 0; j < CONFIG_T::fan_in; j++) {
+                #pragma HLS UNROLL
+                const unsigned c = k * CONFIG_T::fan_in + j;
+                const unsigned field = data[CONFIG_T::index[c]].to_uint() & CONFIG_T::mask[c];  // the input's bit pattern
+                addr |= (typename lut_addr<CONFIG_T::addr_bits>::type)(field << CONFIG_T::shift[c]);
+            }
         }
         res[k] = tables[k][addr];
     }
