@@ -2,7 +2,9 @@
 new IR and a report; the input IR is not modified).
 
 * :class:`DontCareMinimize` (:mod:`lutnet.transforms.dontcare`): rewrite the table rows no
-  training input reaches so that the synthesized logic shrinks (the ReducedLUT idea)."""
+  training input reaches so that the synthesized logic shrinks (the ReducedLUT idea).
+* :class:`SumAddress` (:mod:`lutnet.transforms.sum_address`): tables that are functions of the sum
+  of their inputs become an adder + a table on the sum (PolyLUT-Add's adder), where that is smaller."""
 from .dontcare import (  # noqa: F401
     CAVEAT,
     RULES,
@@ -17,3 +19,4 @@ from .dontcare import (  # noqa: F401
     load_care_file,
     write_care_file,
 )
+from .sum_address import SumAddress, SumAddressReport  # noqa: F401,E402
