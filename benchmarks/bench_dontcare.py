@@ -42,8 +42,13 @@ def parse_args(argv=None):
     p.add_argument("--runs", default="runs/dontcare", help="where the zoo models are (or get) trained")
     p.add_argument("--dwn", default="", help="output directory of benchmarks/train_dwn_mnist.py (MNIST DWN)")
     p.add_argument("--rules", default="support,cofactor,zero")
-    p.add_argument("--yosys", action="store_true", help="also per-table Yosys synthesis (cached)")
-    p.add_argument("--yosys-rules", default="", help="rules synthesized with --yosys (default: all of --rules)")
+    p.add_argument("--yosys", action="store_true", help="also Yosys per-table synthesis of the tables (cached)")
+    p.add_argument("--yosys-design", action="store_true",
+                   help="also Yosys on the whole design (build method 'yosys', when this lutnet has it)")
+    p.add_argument("--yosys-rules", default="", help="rules synthesized per table (default: all of --rules)")
+    p.add_argument("--yosys-bin", default=None, help="Yosys executable of the per-table runs [lutnet's find_tool]")
+    p.add_argument("--rtl", default="", help="also simulate the rewritten design on every care input at these harness "
+                                             "levels (e.g. verilog,cpp) for the first rule")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--json", default="", help="write the rows as JSON")
@@ -92,10 +97,39 @@ def _dwn_model(path: Path):
     return model, ir, X_train[:lim], ds.y_train[:lim], X_test, ds.y_test, 0.1
 
 
-def _luts(ir, method: str, jobs: int, cache_dir) -> int:
+def _luts(ir, a) -> int:
+    """Estimated LUTs of the whole design (tables and stages)."""
     from lutnet.rtl.report import build_report
-    return int(build_report(ir, method=method, jobs=jobs, cache_dir=cache_dir, progress=method == "yosys")
-               ["total"]["luts"])
+    return int(build_report(ir, method="estimate", progress=False)["total"]["luts"])
+
+
+def _yosys_tables(ir, a):
+    """Sum of per-table Yosys LUTs over the neurons (lutnet.rtl.synth.synth_tables, cached by table hash)."""
+    from lutnet.rtl import synth
+    tables = [(L.table(k), int(L.address_bits[k]), int(L.out_bits[k])) for L in ir.layers for k in range(L.out_features)]
+    return int(sum(s["luts"] for s in synth.synth_tables(tables, jobs=a.jobs, cache_dir=a.cache_dir, progress=True,
+                                                                 yosys=a.yosys_bin)))
+
+
+def _yosys_design(ir, a):
+    """LUTs of the whole emitted design synthesized in one Yosys run (build method 'yosys' where it
+    synthesizes the whole design; None where this lutnet's 'yosys' method is per table)."""
+    from lutnet.rtl.report import build_report
+    rep = build_report(ir, method="yosys", jobs=a.jobs, cache_dir=a.cache_dir, progress=True)
+    if (rep.get("synthesis") or {}).get("method") != "yosys" or "whole" not in str(rep.get("flow", "")).lower() + str(
+            (rep.get("synthesis") or {}).get("flow", "")).lower():
+        return None
+    return int(rep["total"]["luts"])
+
+
+def _yosys_versions(a) -> str:
+    from lutnet.rtl.tools import find_tool, tool_version
+    out = []
+    if a.yosys:
+        out.append(f"tables: {tool_version(a.yosys_bin or find_tool('yosys'))}")
+    if a.yosys_design:
+        out.append(f"design: {tool_version(find_tool('yosys'))}")
+    return "; ".join(out) or "-"
 
 
 def run_model(name, model, ir, X_tr, y_tr, X_te, y_te, val_fraction, a) -> list:
@@ -104,26 +138,34 @@ def run_model(name, model, ir, X_tr, y_tr, X_te, y_te, val_fraction, a) -> list:
     rules = [r for r in a.rules.split(",") if r]
     yrules = [r for r in (a.yosys_rules or a.rules).split(",") if r]
     X_fit, _, X_val, y_val = train_val_split(X_tr, y_tr, val_fraction=val_fraction, seed=0)
-    base_est = _luts(ir, "estimate", a.jobs, a.cache_dir)
-    base_ys = _luts(ir, "yosys", a.jobs, a.cache_dir) if a.yosys else None
+    base_est = _luts(ir, a)
+    base_yt = _yosys_tables(ir, a) if a.yosys else None
+    base_yd = _yosys_design(ir, a) if a.yosys_design else None
     rows = []
     for rule in rules:
         t0 = time.perf_counter()
         new, rep = DontCareMinimize(X_tr, "train", rule=rule, source=f"{name} X_train").apply(ir)
         secs = time.perf_counter() - t0
         care_codes = new.quantize_input(X_tr)
-        checks = check_care_set(model if model is not None else ir, new, care_codes)
+        rtl = tuple(x for x in a.rtl.split(",") if x) if rule == rules[0] else ()
+        checks = check_care_set(model if model is not None else ir, new, care_codes, rtl_levels=rtl,
+                                work_dir=str((Path(a.runs) / "sim").resolve()))
         harness_bad = sum(sum(r.mismatch_counts().values()) + len(r.errors) for r in checks)
+        for r in checks:
+            if not r.ok:
+                print(r, r.errors)
         val_new, _ = DontCareMinimize(X_fit, "train", rule=rule).apply(ir)
         dv = disagreement(ir, val_new, X_val, y_val)
         dt = disagreement(ir, new, X_te, y_te)
         row = {"model": name, "rule": rule, "care_samples": rep.care_samples, "rows": rep.rows,
                "unreached": rep.rows_unreached, "rewritten": rep.rows_rewritten, "care_mismatches": rep.care_mismatches,
                "harness_mismatches": int(harness_bad),
-               "harness_levels": "model" if model is not None else "ir",
-               "est_before": base_est, "est_after": _luts(new, "estimate", a.jobs, a.cache_dir),
-               "yosys_before": base_ys,
-               "yosys_after": _luts(new, "yosys", a.jobs, a.cache_dir) if a.yosys and rule in yrules else None,
+               "harness_levels": ",".join(["model" if model is not None else "ir", *rtl]),
+               "est_before": base_est, "est_after": _luts(new, a),
+               "yosys_tables_before": base_yt,
+               "yosys_tables_after": _yosys_tables(new, a) if a.yosys and rule in yrules else None,
+               "yosys_design_before": base_yd,
+               "yosys_design_after": _yosys_design(new, a) if a.yosys_design else None,
                "val_outputs_differ_pct": 100 * dv["outputs_differ_rate"],
                "val_classes_differ_pct": 100 * dv["classes_differ_rate"],
                "test_outputs_differ_pct": 100 * dt["outputs_differ_rate"],
@@ -137,7 +179,9 @@ def run_model(name, model, ir, X_tr, y_tr, X_te, y_te, val_fraction, a) -> list:
 
 COLS = [("model", "model", "{}"), ("rule", "rule", "{}"), ("care", "care_samples", "{:,}"), ("rows", "rows", "{:,}"),
         ("unreached", "unreached", "{:,}"), ("rewritten", "rewritten", "{:,}"),
-        ("care mism.", "harness_mismatches", "{}"), ("est LUTs", None, None), ("Yosys LUTs", None, None),
+        ("care mism.", "harness_mismatches", "{}"), ("levels", "harness_levels", "{}"), ("est LUTs", None, None),
+        ("Yosys tables LUTs", None, None),
+        ("Yosys design LUTs", None, None),
         ("val out/cls diff %", None, None), ("test out/cls diff %", None, None), ("test acc %", None, None),
         ("s", "seconds", "{:.2f}")]
 
@@ -146,10 +190,10 @@ def _cell(r, head):
     pct = lambda x: f"{x:.2f}"
     if head == "est LUTs":
         return f"{r['est_before']:,} -> {r['est_after']:,} ({100 * (r['est_after'] / r['est_before'] - 1):+.1f}%)"
-    if head == "Yosys LUTs":
-        if r["yosys_after"] is None or r["yosys_before"] is None:
-            return "-"
-        return f"{r['yosys_before']:,} -> {r['yosys_after']:,} ({100 * (r['yosys_after'] / r['yosys_before'] - 1):+.1f}%)"
+    if head.startswith("Yosys"):
+        k = "yosys_tables" if "tables" in head else "yosys_design"
+        b, x = r[k + "_before"], r[k + "_after"]
+        return "-" if b is None or x is None else f"{b:,} -> {x:,} ({100 * (x / b - 1):+.1f}%)"
     if head == "val out/cls diff %":
         return f"{pct(r['val_outputs_differ_pct'])} / {pct(r['val_classes_differ_pct'])}"
     if head == "test out/cls diff %":
@@ -181,11 +225,13 @@ def main(argv=None):
         rows += run_model(f"dwn-mnist ({Path(a.dwn).name})", *_dwn_model(Path(a.dwn)), a)
     print()
     print(format_rows(rows))
-    print("care mism.: harness mismatches, framework model vs rewritten IR, every layer, on all care inputs (must be 0); "
+    print("care mism.: harness mismatches on all care inputs at the listed levels (must be 0): the framework model "
+          "('ir': the saved IR) vs the rewritten IR at every layer, RTL levels: the rewritten design vs the rewritten IR; "
           "val: care set = training split minus a 15 % validation part, disagreement on that part; test: care set = "
           "whole training split, disagreement and accuracy on the test set (measured, not used to choose); "
-          "out/cls diff: samples whose network output / predicted class differs. Yosys: per-table synth_xilinx sum "
-          "(+ stages), cached.")
+          "out/cls diff: samples whose network output / predicted class differs. est: lutnet estimator, whole design; "
+          "Yosys tables: sum of per-table synth_xilinx runs over the neurons (stages not included); Yosys design: "
+          f"the whole emitted design in one run. Yosys {_yosys_versions(a)}")
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(rows, indent=1))

@@ -311,3 +311,25 @@ def test_cli_build_dont_care(tmp_path):
     np.savez(tmp_path / "empty.npz", codes=np.zeros((0, 4), np.int64), split=np.array("train"))
     r = run("build", "net.lutir.npz", "--dont-care", "empty.npz", cwd=tmp_path)
     assert r.returncode == 2 and "the care set is empty" in r.stderr
+
+
+def test_bench_dontcare_rows_and_table(small_model, tmp_path):
+    import argparse
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_dontcare", Path(__file__).resolve().parents[1] / "benchmarks"
+                                                  / "bench_dontcare.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from lutnet.frontend import frontend_of
+    model, X = small_model
+    ir = frontend_of(model).to_ir(model)
+    y = np.arange(len(X)) % 10
+    a = argparse.Namespace(rules="support,zero", yosys=False, yosys_design=False, yosys_rules="", rtl="", runs=str(tmp_path),
+                           jobs=1, cache_dir=None)
+    rows = bench.run_model("tiny", model, ir, X[:80], y[:80], X[80:], y[80:], 0.25, a)
+    assert [r["rule"] for r in rows] == ["support", "zero"]
+    for r in rows:
+        assert r["care_mismatches"] == 0 and r["harness_mismatches"] == 0 and r["harness_levels"] == "model"
+        assert r["care_samples"] == 80 and r["rewritten"] > 0 and r["est_before"] > 0 and r["est_after"] > 0
+    text = bench.format_rows(rows)
+    assert "tiny" in text and "support" in text and "test out/cls diff %" in text
