@@ -23,7 +23,8 @@ Usage::
     nice -n 10 .venv/bin/python benchmarks/bench_connectivity.py --dataset digits
     nice -n 10 .venv/bin/python benchmarks/bench_connectivity.py --dataset mnist --train-limit 20000
 
-``--quick``: a tiny smoke run.  Writes ``<out>/connectivity_<dataset>.json``.
+``--quick``: a tiny smoke run.  Writes ``<out>/connectivity_<dataset>.json``; with several seeds it also
+prints the mean (and worst test accuracy) per variant.
 """
 from __future__ import annotations
 
@@ -163,7 +164,25 @@ def main(argv=None):
     print()
     print(table(rows, ["variant", "seed", "val_acc", "test_acc", "lutcost", "est_luts", "max_fan_in", "bit_exact",
                        "train_s"]))
+    if len({r["seed"] for r in rows}) > 1:
+        print()
+        print(table(summary(rows), ["variant", "seeds", "val_acc mean", "test_acc mean", "test_acc min",
+                                    "lutcost mean", "est_luts mean"]))
     return rows
+
+
+def summary(rows) -> list[dict]:
+    """Per variant over the seeds: mean validation/test accuracy, the worst test accuracy, mean LUTs."""
+    out = []
+    for name in dict.fromkeys(r["variant"] for r in rows):
+        rs = [r for r in rows if r["variant"] == name]
+        out.append({"variant": name, "seeds": len(rs),
+                    "val_acc mean": f"{np.mean([r['val_acc'] for r in rs]):.4f}",
+                    "test_acc mean": f"{np.mean([r['test_acc'] for r in rs]):.4f}",
+                    "test_acc min": f"{min(r['test_acc'] for r in rs):.4f}",
+                    "lutcost mean": f"{np.mean([r['lutcost'] for r in rs]):.0f}",
+                    "est_luts mean": f"{np.mean([r['est_luts'] for r in rs]):.0f}"})
+    return out
 
 
 if __name__ == "__main__":
