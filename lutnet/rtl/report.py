@@ -1,7 +1,21 @@
 """Build reports: LUTs (by size), MUXF7/F8, FFs, logic levels per layer, latency and an
 Fmax/latency estimate, from the fast estimator, Yosys (open flow) or Vivado, as JSON plus a table.
 The IR's stages (thermometer encoder, GroupSum head, argmax) have rows of their own (``stage: True``;
-see :mod:`lutnet.rtl.stages`), so every total includes them."""
+see :mod:`lutnet.rtl.stages`), so every total includes them.
+
+Build methods (:data:`METHODS`):
+
+* ``"estimate"``: lutnet's estimator, milliseconds; every figure is an estimate.
+* ``"yosys"`` (the open flow's reported figure): the whole emitted design (encoder, tables, adders,
+  head, argmax, registers) in one Yosys ``synth_xilinx -flatten`` run (:func:`lutnet.rtl.synth.synth_design`);
+  the ``total`` row (LUTs, FFs, LUT levels) is that netlist's, the per-layer rows are the
+  estimator's breakdown (a flattened netlist has no layers), each row says so in ``source``.
+* ``"yosys-tables"``: one Yosys run per unique table (cached, parallel; for large designs), stage
+  modules synthesized whole, summed per neuron; FFs counted from the registered widths.
+* ``"vivado"``: out-of-context synthesis + implementation (needs ``vivado``).
+
+``report["synthesis"]`` says which method, flow, tool version and package produced the figures and
+what they include."""
 from __future__ import annotations
 
 import json
@@ -10,11 +24,26 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IRFormatError
+from ..errors import ConfigError, IRFormatError
 from ..ir import LayerIR, NetworkIR
 from . import emit, estimate
 
-METHODS = ("estimate", "yosys", "vivado")
+METHODS = ("estimate", "yosys", "yosys-tables", "vivado")
+METHOD_HELP = {
+    "estimate": "lutnet's estimator, milliseconds (calibrated model, error stated in the report)",
+    "yosys": "Yosys synth_xilinx on the whole design (encoder, tables, head, argmax, registers), "
+             "one flattened run: the open flow's reported figure",
+    "yosys-tables": "Yosys per unique table (cached, parallel runs), summed per neuron: for designs too "
+                    "large for one run",
+    "vivado": "Vivado out-of-context synthesis + place + route (needs vivado on PATH)"}
+
+
+def check_method(method) -> str:
+    """``method`` if it is a build method, else one ConfigError listing them."""
+    if method not in METHODS:
+        raise ConfigError(f"build method must be one of {', '.join(METHODS)}; got {method!r} "
+                          f"(the per-table Yosys sum is 'yosys-tables')")
+    return method
 
 # Rough UltraScale+ (-2) delay model for the Fmax estimate: a LUT level including its routing,
 # a MUXF7/F8 hop, and the register overhead (clock-to-Q + setup + clock skew).
@@ -67,28 +96,31 @@ def build_plan(source, *, method: str = "yosys", jobs: int = 2, cache_dir=None) 
     free), the expected time (per-table Yosys costs measured with Yosys 0.23 on an idle core,
     ``synth.table_seconds``; a loaded machine is slower) and how to get the estimate instead.
     ``build_report(..., progress=True)`` prints it before a Yosys run, then progress lines."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    ir, _ = _resolve(source)
+    check_method(method)
+    ir, opts = _resolve(source)
     n = sum(L.out_features for L in ir.layers)
     if method == "estimate":
         return {"method": method, "tables": n, "tables_to_run": 0, "seconds": 0.01 + 2e-6 * sum(
                 int(L.tables.size) for L in ir.layers),
                 "message": f"build method 'estimate': {n} neuron tables, milliseconds to a second "
-                           f"(error vs Yosys 0.23 stated in the report); method='yosys' synthesizes them"}
+                           f"(error vs Yosys 0.23 stated in the report); method='yosys' synthesizes the design"}
     if method == "vivado":
         return {"method": method, "tables": n, "tables_to_run": None, "seconds": None,
                 "message": "build method 'vivado': one out-of-context synthesis + place + route run "
                            "(time not estimated: no Vivado runs were measured for lutnet); "
                            "method='estimate' gives a result in milliseconds"}
     from . import synth
+    if method == "yosys":
+        p = synth.plan_design(ir, cache_dir=cache_dir, **opts)
+        return {"method": method, "tables": n, "tables_to_run": 0 if p["cached"] else n,
+                "seconds": p["seconds"], "message": p["message"]}
     plan = synth.plan_synthesis(_flat_tables(ir), jobs=jobs, cache_dir=cache_dir)
     return {"method": method, "tables": plan.n_tables, "tables_to_run": plan.n_to_run,
             "seconds": round(plan.seconds, 1), "message": plan.message}
 
 
 def _neuron_stats(ir: NetworkIR, method: str, jobs: int, cache_dir, progress: bool, executor: str = "threads") -> list:
-    if method == "estimate":
+    if method in ("estimate", "yosys"):  # "yosys": the estimator's per-layer breakdown beside the whole design
         return estimate.estimate_network(ir)
     from . import synth
     res = synth.synth_tables(_flat_tables(ir), jobs=jobs, cache_dir=cache_dir, progress=progress, executor=executor)
@@ -115,22 +147,22 @@ def _stage_delays(layer_rows, regs, input_reg):
 def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=None, pipeline=1,
                  input_reg: bool = False, output_reg: bool = True, care_codes=None,
                  progress: bool = True, part: str | None = None, clock_ns: float | None = None,
-                 work_dir=None, executor: str = "threads") -> dict:
+                 work_dir=None, executor: str = "threads", timeout: float | None = None) -> dict:
     """Resource/timing report of a network: ``source`` is a NetworkIR, an IR file, or a directory
     written by ``write_verilog`` (its pipeline options are used).
 
     ``method``: ``"estimate"`` (milliseconds; calibrated against Yosys, the held-out error of the
-    design's table regimes in ``estimator_error``), ``"yosys"`` (Yosys 0.23 ``synth_xilinx`` per
-    unique table, cached, ``jobs`` parallel runs; minutes for a digits-size network, see
-    ``build_plan``) or ``"vivado"`` (out-of-context synthesis + implementation; needs ``vivado``).
+    design's table regimes in ``estimator_error``), ``"yosys"`` (the whole design in one Yosys
+    ``synth_xilinx -flatten`` run, cached by design; ``timeout`` seconds at most), ``"yosys-tables"``
+    (Yosys per unique table, cached, ``jobs`` parallel runs; see ``build_plan``) or ``"vivado"``
+    (out-of-context synthesis + implementation; needs ``vivado``).
     ``progress``: Yosys prints its plan (tables, expected time, how to get the estimate instead)
     and ``done/total, elapsed, ETA`` lines on stderr; Vivado prints its phases.
     ``care_codes``: input codes (e.g. the training set) whose unseen table rows may be don't-cares;
     the report then also gives the LUTs with don't-cares filled (ReducedLUT idea).
     ``executor``: where Yosys runs, ``"threads"`` (a local pool of ``jobs``) or ``"ray"`` (Ray tasks
     on the connected cluster; see :func:`lutnet.rtl.synth.synth_tables`)."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    check_method(method)
     t0 = time.perf_counter()
     ir, opts = _resolve(source)
     ir.validate()
@@ -157,7 +189,8 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
         row.update(_sum_stats(st))
         row["ffs"] = int(L.out_bits.sum()) if li + off in regs else 0
         row["lut_cost_logicnets"] = float(L.lut_cost())
-        if method == "yosys":
+        row["source"] = _row_source(method)
+        if method == "yosys-tables":
             row["cached_tables"] = int(sum(1 for s in st if s.get("cached")))
         ffs_total += row["ffs"]
         layers.append(row)
@@ -167,9 +200,36 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
     total["ffs"] = ffs_total
     total["lut_levels"] = int(sum(r["lut_levels"] for r in layers))
     total["logic_levels"] = int(sum(r["logic_levels"] for r in layers))
+    total["critical_lut_levels"] = _critical_levels(layers, regs)
+    total["source"] = _row_source(method, total=True)
     delays = _stage_delays(layers, regs, input_reg)
     crit = max(delays)
     timing = {"model": TIMING_MODEL, "stage_delays_ns": [round(d + T_REG_NS, 3) for d in delays]}
+    synthesis = {"method": method, "flow": _flow_description(method)}
+    if method == "yosys":
+        from . import synth
+        d = synth.synth_design(ir, pipeline=pipeline, input_reg=input_reg, output_reg=output_reg,
+                               cache_dir=cache_dir, timeout=timeout, progress=progress)
+        estimated = {k: total[k] for k in ("luts", "ffs", "lut_levels", "logic_levels")}
+        total = {k: d[k] for k in ("luts", "luts_by_size", "muxf7", "muxf8", "ffs", "lut_levels", "logic_levels",
+                                   "other_cells")}
+        total["srls"] = int(d.get("srls", 0))
+        total["critical_lut_levels"] = d["lut_levels"]
+        total["source"] = _row_source(method, total=True)
+        total["estimate"] = estimated
+        crit = T_LUT_NS * d["lut_levels"] + T_MUXF_NS * (d["logic_levels"] - d["lut_levels"])
+        timing["stage_delays_ns"] = None  # one flattened netlist: its critical register-to-register path only
+        timing["critical_path"] = "Yosys netlist: LUT/MUXF levels of the longest register-to-register path"
+        synthesis.update({k: d[k] for k in ("yosys", "yosys_package", "script", "includes", "yosys_seconds",
+                                            "netlist_sha256", "design_hash", "cached")})
+        synthesis["pinned"] = _pinned(d["yosys"])
+    elif method == "yosys-tables":
+        from .tools import find_tool, tool_version, yosys_package
+        y = find_tool("yosys")
+        synthesis.update(yosys=tool_version(y), yosys_package=yosys_package(y), pinned=_pinned(tool_version(y)),
+                         includes=_tables_includes(ir))
+    else:
+        synthesis["includes"] = _tables_includes(ir)
     if latency > 0:
         period = crit + T_REG_NS
         timing.update({"fmax_mhz_est": round(1000.0 / period, 1), "period_ns_est": round(period, 3),
@@ -179,7 +239,7 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
                        "latency_ns_est": round(sum(delays), 3)})
     report = {
         "network": ir.metadata.get("name", ""), "method": method,
-        "flow": _flow_description(method),
+        "flow": synthesis["flow"], "synthesis": synthesis,
         "layers": layers, "total": total,
         "pipeline": {"latency_cycles": latency, "registered_layers": regs,
                      "input_reg": bool(input_reg), "output_reg": bool(output_reg),
@@ -190,9 +250,43 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
     if method == "estimate":
         report["estimator_error"] = estimate.design_error(stats)
     if care_codes is not None:
-        report["dont_care"] = _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total, executor)
+        report["dont_care"] = _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total, executor,
+                                                 pipeline, input_reg, output_reg)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _pinned(version: str) -> bool:
+    from .synth import YOSYS_PINNED
+    return version.startswith(f"Yosys {YOSYS_PINNED} ")
+
+
+def _row_source(method: str, total: bool = False) -> str:
+    """What produced a row's figures."""
+    if method == "estimate":
+        return "estimate (lutnet cost model)"
+    if method == "yosys":
+        return ("Yosys, whole design, one synth_xilinx -flatten run (netlist counts)" if total
+                else "estimate (breakdown only: the whole-design netlist has no layers; the total is Yosys')")
+    if method == "yosys-tables":
+        return ("sum of the rows: Yosys per unique table and per stage module; FFs from the registered widths"
+                if total else "Yosys per unique table (out of context), summed per neuron")
+    return method
+
+
+def _tables_includes(ir: NetworkIR) -> list:
+    from .synth import design_includes
+    return design_includes(ir)
+
+
+def _critical_levels(layers: list, regs: list) -> int:
+    """LUT levels of the deepest register-to-register stage, from per-row levels (rows in stage order)."""
+    best = cur = 0
+    for i, r in enumerate(layers):
+        cur += int(r["lut_levels"])
+        if i in regs:
+            best, cur = max(best, cur), 0
+    return int(max(best, cur))
 
 
 def _add_stage_rows(ir: NetworkIR, layers: list, regs: list, method: str, cache_dir) -> int:
@@ -201,7 +295,7 @@ def _add_stage_rows(ir: NetworkIR, layers: list, regs: list, method: str, cache_
     from . import stages
     if not stages.present(ir):
         return 0
-    stats = stages.stage_stats(ir, "yosys" if method == "yosys" else "estimate", cache_dir)
+    stats = stages.stage_stats(ir, "yosys" if method == "yosys-tables" else "estimate", cache_dir)
     width = {"encoder": ir.n_encoded, "head": ir.n_scores * int(ir.score_encoding()[0][0]),
              "argmax": ir.argmax_bits}
     ffs = 0
@@ -210,6 +304,8 @@ def _add_stage_rows(ir: NetworkIR, layers: list, regs: list, method: str, cache_
         row = stages.stage_row(ir, st, s)
         row["registered"] = idx in regs
         row["ffs"] = int(width[st]) if idx in regs else 0
+        if method != "yosys-tables":  # yosys-tables: the stage's own source (Yosys version, script, whole module)
+            row["source"] = _row_source(method)
         ffs += row["ffs"]
         layers.insert(0 if st == "encoder" else len(layers), row)
     return ffs
@@ -219,11 +315,14 @@ def _flow_description(method: str) -> str:
     if method == "estimate":
         return ("lutnet estimator (Shannon decomposition onto LUT6/MUXF7/MUXF8, calibrated against "
                 "Yosys 0.23 synth_xilinx; see estimator_error)")
-    from .synth import YOSYS_PINNED
-    from .tools import find_tool, tool_version
-    v = tool_version(find_tool("yosys"))
-    note = "" if f"Yosys {YOSYS_PINNED}" in v else f" (WARNING: lutnet's numbers are pinned to Yosys {YOSYS_PINNED})"
-    return (f"{v}: synth_xilinx -nobram -nolutram -nodsp -noiopad, one module per unique table, "
+    from .synth import DESIGN_SCRIPT, SYNTH_OPTIONS, YOSYS_PINNED, YOSYS_PINNED_PACKAGE
+    from .tools import find_tool, tool_version, yosys_package
+    y = find_tool("yosys")
+    v = tool_version(y)
+    note = "" if _pinned(v) else f" (WARNING: lutnet pins Yosys {YOSYS_PINNED}, {YOSYS_PINNED_PACKAGE})"
+    if method == "yosys":
+        return f"{v} [{yosys_package(y)}]: {DESIGN_SCRIPT}, the whole design in one run{note}"
+    return (f"{v} [{yosys_package(y)}]: synth_xilinx {SYNTH_OPTIONS}, one module per unique table, "
             f"summed per neuron{note}")
 
 
@@ -260,20 +359,27 @@ def dont_care_ir(ir: NetworkIR, care_codes) -> NetworkIR:
                      dict(ir.metadata, dont_cares_filled=True), ir.encoder, ir.head, ir.argmax).validate()
 
 
-def _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total, executor="threads") -> dict:
+def _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total, executor="threads", pipeline=1,
+                       input_reg=False, output_reg=True) -> dict:
     care_codes = np.asarray(care_codes, np.int64)
     dc = dont_care_ir(ir, care_codes)
     same = bool(np.array_equal(dc.evaluate(care_codes), ir.evaluate(care_codes)))
     masks = estimate.care_masks(*_table_view(ir, care_codes))
     stats = _neuron_stats(dc, method, jobs, cache_dir, progress, executor)
     per_layer = [_sum_stats(s)["luts"] for s in stats]
+    out = {"care_vectors": int(len(care_codes)), "care_fraction": [round(float(m.mean()), 4) for m in masks],
+           "luts_without": total["luts"], "luts_with_per_layer": per_layer, "identical_on_care_set": same}
+    if method == "yosys":  # the rewritten design synthesized whole, like the reported total
+        from . import synth
+        out["luts_with"] = int(synth.synth_design(dc, pipeline=pipeline, input_reg=input_reg, output_reg=output_reg,
+                                                  cache_dir=cache_dir, progress=progress)["luts"])
+        out["luts_with_per_layer_source"] = "estimate"
+        return out
     from . import stages  # the stages have no don't-cares: their LUTs count on both sides
-    stage_luts = sum(s["luts"] for s in stages.stage_stats(ir, "yosys" if method == "yosys" else "estimate",
+    stage_luts = sum(s["luts"] for s in stages.stage_stats(ir, "yosys" if method == "yosys-tables" else "estimate",
                                                            cache_dir).values()) if stages.present(ir) else 0
-    return {"care_vectors": int(len(care_codes)),
-            "care_fraction": [round(float(m.mean()), 4) for m in masks],
-            "luts_without": total["luts"], "luts_with": int(sum(per_layer)) + int(stage_luts),
-            "luts_with_per_layer": per_layer, "identical_on_care_set": same}
+    out["luts_with"] = int(sum(per_layer)) + int(stage_luts)
+    return out
 
 
 def format_report(report: dict) -> str:
@@ -292,7 +398,8 @@ def format_report(report: dict) -> str:
                      "yes" if r["registered"] else "no"])
     t = report["total"]
     b = t["luts_by_size"]
-    rows.append(["total", "", sum(r["neurons"] for r in report["layers"]), "", "", t["luts"], b["LUT6"],
+    label = "total" if report["method"] != "yosys" else "total (Yosys)"
+    rows.append([label, "", sum(r["neurons"] for r in report["layers"]), "", "", t["luts"], b["LUT6"],
                  b["LUT5"], b["LUT1"] + b["LUT2"] + b["LUT3"] + b["LUT4"], t["muxf7"], t["muxf8"], t["ffs"],
                  f"{t['lut_levels']}/{t['logic_levels']}", ""])
     widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
@@ -303,7 +410,19 @@ def format_report(report: dict) -> str:
     lines += [fmt(r) for r in rows[:-1]]
     lines.append("  ".join("-" * w for w in widths))
     lines.append(fmt(rows[-1]))
-    lines.append("lvl = LUT levels / logic levels (LUT + MUXF7/F8) of the slowest neuron; total = sum over layers")
+    if report["method"] == "yosys":
+        syn = report.get("synthesis", {})
+        srl = f", of which {t['srls']} SRL shift registers (valid chain)" if t.get("srls") else ""
+        lines.append(f"total: {syn.get('yosys', '')} [{syn.get('yosys_package', '')}], {syn.get('script', '')}: "
+                     f"{t['luts']} LUTs{srl}, {t['ffs']} FFs, {t['lut_levels']}/{t['logic_levels']} LUT/logic levels on "
+                     f"the longest register-to-register path; {syn.get('yosys_seconds')} s"
+                     f"{' (cached)' if syn.get('cached') else ''}")
+        lines.append(f"  includes: {', '.join(syn.get('includes', []))}")
+        e = t.get("estimate", {})
+        lines.append(f"layer rows: the estimator's breakdown (estimate total {e.get('luts')} LUTs, {e.get('ffs')} FFs); "
+                     f"lvl = LUT levels / logic levels (LUT + MUXF7/F8) of the slowest neuron")
+    else:
+        lines.append("lvl = LUT levels / logic levels (LUT + MUXF7/F8) of the slowest neuron; total = sum over layers")
     for r in report["layers"]:
         if r.get("stage"):
             lines.append(f"stage {r['layer']} ({r['kind']}): {r['luts']} LUTs, {r.get('source', '')}")

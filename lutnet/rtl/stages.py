@@ -8,9 +8,11 @@ every LUT count of a design includes them.
   Against Yosys 0.23 on a DWN-sm-like design (784 8-bit features x 2 thresholds, 1,000 one-bit
   outputs in 10 classes): encoder 3,136 vs 2,428 LUTs (+1,985 MUXF7), head 2,910 vs 2,116 LUTs
   (+562 MUXF7), argmax 162 vs 127 LUTs.
-* ``method="yosys"``: each stage module exactly as ``write_verilog`` emits it, synthesized as a whole
-  module with the same Yosys ``synth_xilinx`` options as the tables, cached by module text and Yosys
-  version.
+* ``method="yosys"`` (``stage_stats``; the build report's ``"yosys-tables"`` method): each stage module
+  exactly as ``write_verilog`` emits it, synthesized as a whole module with the same Yosys
+  ``synth_xilinx`` options as the tables, cached by module text and Yosys version.  The build
+  report's ``"yosys"`` method synthesizes the whole design instead (:func:`lutnet.rtl.synth.synth_design`)
+  and uses the estimate rows here only as its per-stage breakdown.
 """
 from __future__ import annotations
 

