@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 
 PROFILES = {
-    "fast": {"ir": 25, "brevitas": 25, "qkeras": 8, "icarus": 6, "full": 3, "postsynth": 2, "vectors": 500},
-    "long": {"ir": 300, "brevitas": 200, "qkeras": 60, "icarus": 60, "full": 20, "postsynth": 10, "vectors": 10_000},
+    "fast": {"ir": 25, "brevitas": 25, "qkeras": 8, "trees": 8, "dwn": 8, "icarus": 6, "full": 3, "postsynth": 2,
+             "vectors": 500},
+    "long": {"ir": 300, "brevitas": 200, "qkeras": 60, "trees": 60, "dwn": 100, "icarus": 60, "full": 20,
+             "postsynth": 10, "vectors": 10_000},
 }
 
 

@@ -124,9 +124,9 @@ class LUTLayer(tf.keras.layers.Layer):
             # LUT layer pass gradients through, as Brevitas QuantTensors do)
             q = inputs + tf.stop_gradient(self.input_quantizer(inputs) - inputs)
             if self.mapping is not None:  # learnable mapping: the current selection, softmax gradients
-                idx = self.mapping.indices().astype(np.int32)
-                self.connectivity.assign(idx)
-                v = self.mapping.select(q, tf.constant(idx)) * self.prune_mask
+                if tf.executing_eagerly():  # in a compiled train step lutnet.keras.train.fit freezes per batch
+                    self.freeze()
+                v = self.mapping.select(q, tf.convert_to_tensor(self.connectivity)) * self.prune_mask
             else:
                 v = tf.gather(q, self.connectivity, axis=1) * self.prune_mask
             y = self.neuron.forward(TF_OPS, v, self.w, exact=False)

@@ -5,8 +5,9 @@ Same rules: a stratified ``cfg.val_fraction`` of the *training* set is held out 
 steps, batches of one sample skipped (batch norm), seeded, and the weights of the epoch with the
 best validation accuracy (measured on the bit-exact inference path) restored at the end.
 Difference: Keras' Adam ``weight_decay`` is decoupled (AdamW-style), PyTorch's is an L2 term.
-Models whose training step reads the current wiring in Python (a learnable mapping, DWN table layers,
-the thermometer encoder) train eagerly (``run_eagerly``); the learned wiring is frozen at the end.
+Learned wiring (a learnable mapping): the current selection of every such layer is written into its
+``connectivity`` before each batch (a callback, as the PyTorch layer does at each forward) and frozen
+at the end.  DWN-style models (numpy thermometer and table read-out) train eagerly (``run_eagerly``).
 """
 from __future__ import annotations
 
@@ -48,21 +49,25 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
     schedule = tf.keras.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=steps_total(n, cfg))
     opt = tf.keras.optimizers.Adam(schedule, weight_decay=cfg.weight_decay or None)
     model.compile(opt, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
-                  run_eagerly=needs_eager(model))
+                  run_eagerly=bool(getattr(model, "_lutnet_dwn", False)))
     data = (tf.data.Dataset.from_tensor_slices((X_tr, y_tr))
             .shuffle(n, seed=cfg.seed, reshuffle_each_iteration=True).batch(cfg.batch_size)
             .filter(lambda x, y: tf.shape(x)[0] >= 2))  # a batch of one sample would break batch norm
     best = _BestEpoch(X_val, y_val, progress, log, on_epoch)
-    model.fit(data, epochs=cfg.epochs, verbose=0, callbacks=[best])
+    model.fit(data, epochs=cfg.epochs, verbose=0, callbacks=[_FreezeMapping(model), best])
     if best.best_weights is not None:
         model.set_weights(best.best_weights)
-    for layer in model.submodules:
-        if hasattr(layer, "freeze"):
-            layer.freeze()
+    _FreezeMapping(model).on_train_batch_begin(None)
     return best.best.result
 
 
-def needs_eager(model) -> bool:
-    """True for a model whose training step runs Python on the weights: a DWN-style model or a layer
-    with a learnable mapping."""
-    return bool(getattr(model, "_lutnet_dwn", False)) or any(getattr(m, "learn", False) for m in model.submodules)
+class _FreezeMapping(tf.keras.callbacks.Callback):
+    """Before each batch: every learnable-mapping layer's current selection into its ``connectivity``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.layers = [m for m in model.submodules if getattr(m, "learn", False) and hasattr(m, "freeze")]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        for layer in self.layers:
+            layer.freeze()

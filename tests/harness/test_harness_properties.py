@@ -1,5 +1,6 @@
 """Property-based agreement of every level with the IR evaluator on random networks (Hypothesis):
-the framework models (Brevitas, QKeras), the IR, ONNX, the C++ simulation, Verilator, Icarus (with
+the framework models (Brevitas and QKeras, with PolyLUT-Add / NeuraLUT-Assemble tree layers; DWN-style
+stage models in both frameworks), the IR, ONNX, the C++ simulation, Verilator, Icarus (with
 ``verilator --lint-only -Wall`` on every generated design) and the post-synthesis netlist; random
 vectors plus the corner codes.  Example counts: ``lutnet.harness.profiles`` (fast by default,
 ``LUTNET_HARNESS_PROFILE=long`` for the long profile)."""
@@ -11,7 +12,7 @@ from hypothesis import given
 
 from lutnet.harness import check_levels, corner_codes, random_input_codes
 from lutnet.harness.profiles import examples, settings
-from lutnet.harness.strategies import brevitas_models, ir_networks, qkeras_models
+from lutnet.harness.strategies import brevitas_models, dwn_models, ir_networks, keras_tree_models, qkeras_models
 
 N = examples("vectors")
 needs = lambda *tools: pytest.mark.skipif(any(shutil.which(t) is None for t in tools),  # noqa: E731
@@ -53,6 +54,29 @@ def test_qkeras_model_ir_and_onnx_agree(case):
     from lutnet.keras import to_ir
     kir = to_ir(case.model)
     for a, b in zip(case.ir.layers, kir.layers):  # the QKeras twin has the Brevitas tables
+        np.testing.assert_array_equal(a.tables, b.tables)
+        np.testing.assert_array_equal(a.indices, b.indices)
+    assert_agree(case, ("model", "ir", "onnx"))
+
+
+@settings("trees")
+@given(keras_tree_models())
+def test_qkeras_tree_model_ir_and_onnx_agree(case):
+    assert_agree(case, ("model", "ir", "onnx"))
+
+
+@settings("dwn")
+@given(dwn_models())
+def test_dwn_model_ir_and_onnx_agree(case):
+    assert_agree(case, ("model", "ir", "onnx"))
+
+
+@settings("dwn")
+@given(dwn_models(framework="keras"))
+def test_keras_dwn_model_ir_and_onnx_agree(case):
+    pytest.importorskip("tensorflow")
+    torch_ir = case.spec["torch"].to_ir()  # the Keras twin has the PyTorch tables and wiring
+    for a, b in zip(torch_ir.layers, case.ir.layers):
         np.testing.assert_array_equal(a.tables, b.tables)
         np.testing.assert_array_equal(a.indices, b.indices)
     assert_agree(case, ("model", "ir", "onnx"))
