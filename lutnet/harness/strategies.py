@@ -215,6 +215,21 @@ def qkeras_models(draw, **kw):
     return NetworkCase(case.ir, {}, dict(spec, brevitas=case.model), kmodel)
 
 
+def randomize_keras(model, seed: int):
+    """Random batch-norm statistics and affine parameters of every Keras LUT layer (so codes vary),
+    as :func:`randomize` does for Brevitas models."""
+    from ..keras import lut_layers
+    rng = np.random.default_rng(seed)
+    for layer in lut_layers(model):
+        if layer.batch_norm:
+            u = layer.units
+            layer.moving_mean.assign(rng.normal(0, 0.3, u).astype(np.float32))
+            layer.moving_variance.assign(rng.uniform(0.05, 2, u).astype(np.float32))
+            layer.gamma.assign(rng.normal(1, 1.5, u).astype(np.float32))
+            layer.beta.assign(rng.normal(0, 0.5, u).astype(np.float32))
+    return model
+
+
 @st.composite
 def keras_tree_models(draw, max_depth: int = 3, max_width: int = 6, max_inputs: int = 6, max_bits: int = 4,
                       max_address_bits: int = 8):
@@ -253,14 +268,7 @@ def keras_tree_models(draw, max_depth: int = 3, max_width: int = 6, max_inputs: 
                                    name=f"l{li}", **opts))
         src, src_bits, src_q = w, out_bits, out_q
     model = tf.keras.Sequential([tf.keras.Input((n_inputs,))] + layers, name=f"keras_trees_{seed}")
-    rng = np.random.default_rng(seed)
-    for layer in layers:  # random batch-norm statistics and affine parameters: the codes vary
-        if layer.batch_norm:
-            u = layer.units
-            layer.moving_mean.assign(rng.normal(0, 0.3, u).astype(np.float32))
-            layer.moving_variance.assign(rng.uniform(0.05, 2, u).astype(np.float32))
-            layer.gamma.assign(rng.normal(1, 1.5, u).astype(np.float32))
-            layer.beta.assign(rng.normal(0, 0.5, u).astype(np.float32))
+    randomize_keras(model, seed)
     ir = to_ir(model)
     ir.metadata["name"] = f"keras-trees-{seed}"
     return NetworkCase(ir, {}, dict(seed=seed, n_inputs=n_inputs, input_bits=in_bits, layers=spec,
