@@ -14,9 +14,10 @@
    samples so that tables are not constant), tables extracted, LUTs from the estimator
    (``build_report(method="estimate")``); ``--yosys`` synthesizes the named whole designs with Yosys
    (``synth_xilinx``, one run per design: name only designs that finish in minutes).
-3. ``--adder``: PolyLUT-Add's adder as a table layer vs a typed adder stage (sum, then a
-   re-quantization table on the sum), both synthesized by Yosys as whole modules, on the adder layers
-   of HDR-Add2 (2 x 3-bit codes) and JSC-XL-Add2 (2 x 6-bit codes).
+3. ``--adder``: PolyLUT-Add's adder layer in its two IR forms, tables on the concatenated sub-neuron
+   codes vs adder (sum-address) neurons (an adder, then a re-quantization table on the sum), estimator
+   and Yosys on the layer whole, on the hidden adder layers of HDR-Add2, JSC-M Lite-Add2 and JSC-XL-Add2;
+   "export picks" is the form ``to_ir`` chose (``lutnet.transforms.SumAddress``, mode auto).
 The machine is shared: times are wall-clock on whatever load there is (printed).
 """
 from __future__ import annotations
@@ -145,66 +146,50 @@ def bench_zoo(names, data: dict, yosys: set) -> list:
     return rows
 
 
-# ---------------------------------------------------------------------- adder: table vs typed stage
-def _signed(v, bits):
-    return v - ((v >> (bits - 1)) & 1) * (1 << bits)
+# ---------------------------------------------------------------------- adder: table vs adder neurons
+def layer_ir(ir, i):
+    """Layer ``i`` alone as a network whose inputs are its sources (to synthesize one layer whole)."""
+    from lutnet.ir import NetworkIR, QuantSpec
+    L = ir.layers[i]
+    prev = ir.layers[i - 1]
+    b, sg = int(prev.out_bits.max()), bool(prev.out_signed.any())
+    return NetworkIR(QuantSpec(b, sg, np.float32(1), np.float32(0)), prev.out_features, [L],
+                     QuantSpec(int(L.out_bits.max()), bool(L.out_signed.any()), np.float32(1), np.float32(0)),
+                     {"name": L.name}).validate()
 
 
-def adder_modules(layer) -> tuple[str, str, bool]:
-    """Verilog of an adder layer (all neurons) as (a) 2-input tables, (b) adder + table on the sum.
-    Returns the two module texts and whether every table is a function of the sum (else (b) is not
-    an exact replacement and is reported as such)."""
-    b = int(layer.in_bits[0, 0])
-    ob = int(layer.out_bits[0])
-    n = layer.out_features
-    rows = np.arange(1 << (2 * b))
-    a0, a1 = _signed(rows & ((1 << b) - 1), b), _signed(rows >> b, b)
-    s = a0 + a1
-    exact = True
-    ports = f"(input [{2 * b * n - 1}:0] x, output [{ob * n - 1}:0] y);"
-    ta, tb = [f"module adder_tables{ports}"], [f"module adder_stage{ports}"]
-    for k in range(n):
-        t = layer.table(k).astype(np.int64) & ((1 << ob) - 1)
-        by_sum = {}
-        for sv, tv in zip(s, t):
-            if by_sum.setdefault(int(sv), int(tv)) != int(tv):
-                exact = False
-        ta.append(f"  reg [{ob - 1}:0] r{k};\n  always @* case (x[{2 * b * (k + 1) - 1}:{2 * b * k}])")
-        ta += [f"    {2 * b}'d{r}: r{k} = {ob}'d{int(v)};" for r, v in enumerate(t)]
-        ta.append(f"  endcase\n  assign y[{ob * (k + 1) - 1}:{ob * k}] = r{k};")
-        lo, hi = 2 * b * k, 2 * b * k + b
-        tb.append(f"  wire signed [{b}:0] s{k} = $signed(x[{lo + b - 1}:{lo}]) + $signed(x[{hi + b - 1}:{hi}]);")
-        tb.append(f"  reg [{ob - 1}:0] r{k};\n  always @* case (s{k})")
-        tb += [f"    {b + 1}'d{sv & ((1 << (b + 1)) - 1)}: r{k} = {ob}'d{v};" for sv, v in sorted(by_sum.items())]
-        tb.append(f"    default: r{k} = {ob}'d0;\n  endcase\n  assign y[{ob * (k + 1) - 1}:{ob * k}] = r{k};")
-    ta.append("endmodule\n")
-    tb.append("endmodule\n")
-    return "\n".join(ta), "\n".join(tb), exact
-
-
-def bench_adder(data) -> list:
-    from lutnet.rtl import stages
+def bench_adder(data, yosys: bool = True) -> list:
+    """Each PolyLUT-Add zoo config's hidden adder layer in the two forms lutnet can export: tables on the
+    concatenated sub-neuron codes, or adder (sum-address) neurons; estimator, and Yosys on the layer whole."""
+    from lutnet.harness.postsynth import synthesize_netlist
     from lutnet.rtl.estimate import estimate_network
+    from lutnet.transforms.sum_address import SumAddress, expand_sum_address
     rows = []
-    for name in ("polylut-add-mnist-hdr-add2", "polylut-add-jsc-xl-add2"):
+    for name in ("polylut-add-mnist-hdr-add2", "polylut-add-jsc-m-lite-add2", "polylut-add-jsc-xl-add2"):
         cfg = load_config(name)
         ds = data[cfg.data.name]
         X = ds.X_train[:4096].astype(np.float32)
         model = build_model(cfg.model, ds.n_features, X)
         calibrate(model, X)
-        ir = to_ir(model)
-        layer = ir.layers[3]  # the adder layer of the second tree layer (hidden)
-        assert layer.kind == "add"
-        ta, tb, exact = adder_modules(layer)
-        with tempfile.TemporaryDirectory() as cache:
-            ya = stages._yosys("adder_tables", ta, cache)
-            yb = stages._yosys("adder_stage", tb, cache)
-        est = round(sum(r["luts"] for r in estimate_network(ir)[3]))
-        rows.append({"design": name, "adder neurons": layer.out_features,
-                     "in codes": f"2 x {int(layer.in_bits[0, 0])}-bit signed", "out bits": int(layer.out_bits[0]),
-                     "tables: estimate": est, "tables: Yosys": ya["luts"],
-                     "adder stage: Yosys": yb["luts"], "stage exact": "yes" if exact else "no (float sums differ)"})
-        print(rows[-1], flush=True)
+        ir = to_ir(model)  # export chooses the form per neuron (SumAddress, mode auto)
+        i = 3 if len(ir.layers) > 3 else 1  # the adder layer of the second tree layer (hidden)
+        assert ir.layers[i].kind == "add"
+        exported = layer_ir(ir, i)
+        forms = {"tables": expand_sum_address(exported),
+                 "adders": SumAddress(mode="always").apply(expand_sum_address(exported))[0]}
+        L = exported.layers[0]
+        row = {"design": name, "adder neurons": L.out_features,
+               "in codes": f"{int(L.fan_in.max())} x {int(L.in_bits.max())}-bit", "out bits": int(L.out_bits.max()),
+               "export picks": f"adders {int(L.sum_address.sum())}/{L.out_features}"}
+        for form, sub in forms.items():
+            row[f"{form}: estimate"] = int(sum(e["luts"] for e in estimate_network(sub)[0]))
+            if yosys:
+                with tempfile.TemporaryDirectory() as td:
+                    t0 = time.perf_counter()
+                    row[f"{form}: Yosys"] = luts_of(synthesize_netlist(sub, td)[2])
+                    row[f"{form}: Yosys s"] = round(time.perf_counter() - t0)
+        rows.append(row)
+        print(row, flush=True)
     return rows
 
 
@@ -236,7 +221,7 @@ def main():
                    "synthetic jet features for those statistics)\n" + format_table(rows, list(rows[0])))
     if a.adder:
         rows = bench_adder(data)
-        out.append("PolyLUT-Add adder: table layer vs typed adder stage (Yosys 0.23 synth_xilinx, whole module)\n"
+        out.append("PolyLUT-Add adder layer: tables vs adder neurons (estimator; Yosys synth_xilinx on the layer whole)\n"
                    + format_table(rows, list(rows[0])))
     ver = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"\nbench_families.py at {ver}, load average at start {load:.1f} on {os.cpu_count()} CPUs")

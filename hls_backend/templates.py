@@ -23,13 +23,13 @@ lut_config_template = """struct config{index} : lutnet::lut_config {{
     static const unsigned mask[{n_conn}];
     static const unsigned shift[{n_conn}];
     static const bool sum_address[{n_out_arr}];
-    static const long long sum_low[{n_out_arr}];
+    static const long long sum_mask[{n_out_arr}];
 }};
 const unsigned config{index}::index[{n_conn}] = {{{index_list}}};
 const unsigned config{index}::mask[{n_conn}] = {{{mask_list}}};
 const unsigned config{index}::shift[{n_conn}] = {{{shift_list}}};
 const bool config{index}::sum_address[{n_out_arr}] = {{{sum_list}}};
-const long long config{index}::sum_low[{n_out_arr}] = {{{sum_low_list}}};
+const long long config{index}::sum_mask[{n_out_arr}] = {{{sum_mask_list}}};
 """
 
 thermometer_config_template = """struct config{index} : lutnet::thermometer_config {{
@@ -75,7 +75,7 @@ class LUTDenseConfigTemplate(LayerConfigTemplate):
             shift_list=c_list(lut.shifts()) or '0',
             n_out_arr=max(1, lut.out_features),
             sum_list=', '.join('true' if v else 'false' for v in lut.sum_address.tolist()) or 'false',
-            sum_low_list=c_list(np.where(lut.sum_address, lut.sum_ranges()[0], 0)) or '0',
+            sum_mask_list=c_list(np.left_shift(1, lut.address_bits) - 1) or '0',
         )
         return lut_config_template.format(**params)
 

@@ -11,9 +11,10 @@ Conventions (used everywhere in lutnet: evaluator, Verilog, C++, ONNX):
   ``address = sum_j pattern(x_j) << (b_0 + .. + b_{j-1})``: input 0 sits in the least
   significant bits.  Its table has ``2**(b_0 + .. + b_{F-1})`` rows holding output codes.
 * A **sum-address** neuron (``LayerIR.sum_address[k]``, PolyLUT-Add's adder) reads table row
-  ``sum_j code(x_j) - lo_k`` instead, where ``lo_k = sum_j min code(x_j)``: its inputs are added as
-  integers (two's complement codes summed as integers) and the table re-quantizes the sum.  Its table
-  has ``2**bit_length(hi_k - lo_k)`` rows (rows past ``hi_k - lo_k`` are never read).
+  ``(sum_j code(x_j)) mod 2**A_k`` instead: its inputs are added as integers (two's complement codes
+  summed as integers, the sum kept in its ``A_k`` low bits) and the table re-quantizes the sum.
+  ``A_k = bit_length(hi_k - lo_k)`` for the sum's range ``[lo_k, hi_k]``, so every sum has its own
+  row (rows no sum reaches are never read).  No offset is subtracted: the hardware is one adder.
 * Layer ``l`` neurons index into the outputs of layer ``l-1`` (layer 0 into the network inputs).
 * Class scores are the last layer's codes dequantized with ``output_quant``; the predicted class
   is the first index of the maximum.
@@ -147,8 +148,8 @@ class LayerIR:
     ``in_signed`` (out, F) bool.
     ``out_bits`` (out,) int, ``out_signed`` (out,) bool: the encoding of each neuron's output code.
     ``tables``   flat int array of all tables; neuron k's table is ``tables[offsets[k]:offsets[k+1]]``.
-    ``sum_address`` (out,) bool: neuron k reads row ``sum of its input codes - lowest sum`` (an
-                 adder followed by a table on the sum) instead of the concatenated input patterns.
+    ``sum_address`` (out,) bool: neuron k reads row ``(sum of its input codes) mod 2**address_bits``
+                 (an adder followed by a table on the sum) instead of the concatenated input patterns.
     """
 
     name: str
@@ -245,7 +246,7 @@ class LayerIR:
 
     def addresses_t(self, codes_t: np.ndarray, dtype=np.int64) -> np.ndarray:
         """(out, N) table row of each neuron (inside its own table) for (n_src, N) input codes: the
-        concatenated input patterns, or for sum-address neurons the sum of the codes minus the lowest sum."""
+        concatenated input patterns, or for sum-address neurons the sum of the codes mod 2**address_bits."""
         idx = np.where(self.indices >= 0, self.indices, 0)
         n = codes_t.shape[1]
         sa = self.sum_address
@@ -262,10 +263,11 @@ class LayerIR:
         sums = np.flatnonzero(sa)
         if sums.size:
             valid = self.indices[sums] >= 0
-            lo = self.sum_ranges()[0][sums]
-            part = np.broadcast_to(-lo[:, None], (sums.size, n)).astype(dtype)
+            mask = (np.left_shift(np.int64(1), self.address_bits[sums]) - 1).astype(dtype)
+            part = np.zeros((sums.size, n), dtype)
             for j in range(idx.shape[1]):
                 part += np.where(valid[:, j, None], codes_t[idx[sums, j]], 0).astype(dtype)
+            part &= mask[:, None]
             addr[sums] = part
         return addr
 

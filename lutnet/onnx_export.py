@@ -8,8 +8,8 @@ samples, neurons and fan-in positions at once::
     codes' = Cast(Gather(tables, addr + offsets), int64)              flat tables, per-neuron offsets
 
 so variable per-neuron fan-in (``indices`` padded with -1, ``in_bits`` 0) needs no special case.
-Sum-address neurons add ``fields * 1`` instead of the placed patterns and subtract their lowest sum
-in the offsets.
+Sum-address neurons add ``fields * 1`` instead of the placed patterns, then keep the sum's
+``address_bits`` low bits (``BitwiseAnd``).
 The IR's stages are ONNX operators too: the thermometer encoder is ``Gather`` (each bit's feature)
 + ``GreaterOrEqual`` (its threshold) + ``Cast`` (tensor ``enc_bits``); the GroupSum head pads the last
 layer's codes with a zero column, gathers each class's outputs (classes padded to the largest with
@@ -90,16 +90,17 @@ def _layer(g: _Graph, li: int, layer, codes: str) -> str:
     bits = g.op("BitwiseAnd", [fields, g.const(p + "mask", mask)], p + "patterns")
     offsets = layer.offsets[:-1].astype(np.int64)
     sa = layer.sum_address
-    if sa.any():  # sum-address neurons: row = sum of the codes - lowest sum (their place weights are 0)
+    if sa.any():  # sum-address neurons: row = (sum of the codes) mod 2**address_bits (their place weights are 0)
         weight = np.where(sa[:, None], 0, weight)
         adds = np.where(sa[:, None] & (layer.indices >= 0), 1, 0).astype(np.int64)
         summed = g.op("Mul", [fields, g.const(p + "sum_weight", adds)], p + "summands")
-        bits = g.op("Add", [g.op("Mul", [bits, g.const(p + "place", weight)], p + "placed_cat"), summed], p + "placed")
-        offsets = offsets - np.where(sa, layer.sum_ranges()[0], 0)
-        placed = bits
+        placed = g.op("Add", [g.op("Mul", [bits, g.const(p + "place", weight)], p + "placed_cat"), summed], p + "placed")
     else:
         placed = g.op("Mul", [bits, g.const(p + "place", weight)], p + "placed")
     addr = g.op("ReduceSum", [placed, g.const(p + "axis", np.array([2], np.int64))], p + "addr", keepdims=0)
+    if sa.any():  # concatenated addresses are below 2**address_bits already
+        rows_mask = (np.left_shift(np.int64(1), layer.address_bits) - 1).astype(np.int64)
+        addr = g.op("BitwiseAnd", [addr, g.const(p + "row_mask", rows_mask)], p + "addr_masked")
     row = g.op("Add", [addr, g.const(p + "offsets", offsets)], p + "row")
     tables = g.const(p + "tables", layer.tables.astype(_table_dtype(layer)))
     out = g.op("Gather", [tables, row], p + "table_out", axis=0)

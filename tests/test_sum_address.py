@@ -7,7 +7,7 @@ import pytest
 
 from lutnet.errors import IRFormatError, LutnetError
 from lutnet.ir import LayerIR, NetworkIR, QuantSpec
-from lutnet.transforms.sum_address import SumAddress
+from lutnet.transforms.sum_address import SumAddress, expand_sum_address
 
 TOOLS = ("g++", "verilator", "iverilog", "yosys")
 ALL_LEVELS = ("model", "ir", "onnx", "cpp", "verilog", "icarus", "postsynth")
@@ -51,6 +51,9 @@ def test_sum_address_rewrite_is_exact_and_removes_the_wide_tables():
     X = all_codes(ir)
     np.testing.assert_array_equal(new.evaluate(X), ir.evaluate(X))
     assert new.metadata["sum_address"] == {"l1": 3}
+    back = expand_sum_address(new)  # the inverse rewrite restores the original tables
+    assert not back.layers[1].sum_address.any() and "sum_address" not in back.metadata
+    np.testing.assert_array_equal(back.layers[1].tables, ir.layers[1].tables)
 
 
 def test_auto_keeps_narrow_tables_always_rewrites_them():

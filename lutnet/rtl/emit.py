@@ -327,10 +327,8 @@ def _emit_layers(ir: NetworkIR, d: _Design) -> tuple[list, np.ndarray, np.ndarra
                 parts.append(_extend("x", lo, b, bool(src_signed[s]), abits) if L.sum_address[k] else _slice("x", lo, b))
             sum_expr = ""
             if L.sum_address[k] and abits:
-                # an adder: the codes sign/zero-extended to the row width, plus -(lowest sum), all modulo
-                # 2**abits (the row sum - lo lies in [0, 2**abits))
-                low = int(L.sum_ranges()[0][k])
-                sum_expr = " + ".join(parts[::-1] + ([_literal(-low, abits)] if low else []))
+                # an adder: the codes sign/zero-extended to the row width, summed modulo 2**abits
+                sum_expr = " + ".join(parts[::-1])
                 addr = f"s{k}"
             else:
                 addr = ("{" + ", ".join(parts) + "}") if len(parts) > 1 else (parts[0] if parts else "")

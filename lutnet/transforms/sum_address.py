@@ -3,7 +3,7 @@ concatenated inputs (PolyLUT-Add's adder, Lou et al., FPL 2024).
 
 A neuron whose table is a function of the *sum* of its input codes (PolyLUT-Add's adder neuron:
 the sub-neurons' codes are added, batch-normalized and re-quantized) can read its table at row
-``sum - lowest sum``.  Its table then has ``2**bit_length(hi - lo)`` rows instead of
+``sum mod 2**bits``, one row per possible sum.  Its table then has ``2**bit_length(hi - lo)`` rows instead of
 ``2**(b_0 + ... + b_{F-1})``: with two 6-bit codes, 128 rows instead of 4,096.  Whether that is
 smaller depends on the code widths (an adder costs one LUT per result bit): with two 3-bit codes
 the 6-input table is one LUT per output bit and the adder only adds.  :class:`SumAddress` checks,
@@ -61,7 +61,8 @@ def _row_sums(in_bits: np.ndarray, in_signed: np.ndarray) -> np.ndarray:
 
 def _sum_tables(tables: np.ndarray, sums: np.ndarray):
     """For (n, rows) tables and the rows' input sums: which tables are functions of the sum, and
-    their (n, 2**bits) tables on ``sum - min(sums)`` (rows past the largest sum repeat its value)."""
+    their (n, 2**bits) tables indexed by ``sum mod 2**bits`` (rows no sum reaches repeat the value of the
+    largest sum)."""
     order = np.argsort(sums, kind="stable")
     s_sorted = sums[order]
     t = tables[:, order]
@@ -74,7 +75,7 @@ def _sum_tables(tables: np.ndarray, sums: np.ndarray):
     pad = (1 << bits) - values.shape[1]
     if pad:
         values = np.concatenate([values, np.repeat(values[:, -1:], pad, axis=1)], axis=1)
-    return ok, values, bits
+    return ok, np.roll(values, lo % (1 << bits), axis=1), bits  # column i held sum lo + i
 
 
 class SumAddress:
@@ -144,3 +145,27 @@ class SumAddress:
                       dict(L.attrs), sa)
         return new, {"layer": L.name, "neurons": L.out_features, "sum_functions": n_fun,
                      "rewritten": len(new_tables), "cost_before": before, "cost_after": new.lut_cost()}
+
+
+def expand_sum_address(ir: NetworkIR) -> NetworkIR:
+    """The inverse rewrite: every sum-address neuron back to a table on its concatenated inputs
+    (the same outputs for every input; for comparisons of the two forms)."""
+    layers = []
+    for L in ir.layers:
+        if not L.sum_address.any():
+            layers.append(L)
+            continue
+        parts = []
+        for k in range(L.out_features):
+            if not L.sum_address[k]:
+                parts.append(L.table(k))
+                continue
+            valid = L.indices[k] >= 0
+            sums = _row_sums(L.in_bits[k][valid], L.in_signed[k][valid])
+            parts.append(L.table(k)[sums & ((1 << int(L.address_bits[k])) - 1)])
+        offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+        layers.append(LayerIR(L.name, L.indices.copy(), L.in_bits.copy(), L.in_signed.copy(), L.out_bits.copy(),
+                              L.out_signed.copy(), np.concatenate(parts).astype(L.tables.dtype), offsets, L.kind,
+                              dict(L.attrs)))
+    out = replace(ir, layers=layers, metadata={k: v for k, v in ir.metadata.items() if k != "sum_address"})
+    return out.validate()

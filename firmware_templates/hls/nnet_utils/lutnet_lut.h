@@ -35,7 +35,7 @@ template <unsigned A> struct lut_addr {
 
 // One lookup per neuron: res[k] = tables[k][address(k)], with
 //   address(k) = OR_j ((pattern(data[index[k][j]]) & mask[k][j]) << shift[k][j]),
-// or for a sum-address (adder) neuron address(k) = sum_j code(data[index[k][j]]) - sum_low[k].
+// or for a sum-address (adder) neuron address(k) = (sum_j code(data[index[k][j]])) & sum_mask[k].
 // Each table is a const ROM; complete partitioning gives every neuron its own ROM, which the
 // storage binding maps to LUTs (distributed ROM = LUT logic).
 template <class data_T, class res_T, typename CONFIG_T, class table_T>
@@ -53,8 +53,8 @@ Neurons:
         #pragma HLS UNROLL
         typename lut_addr<CONFIG_T::addr_bits>::type addr = 0;
         if (CONFIG_T::sum_address[k]) {
-            // adder neuron: row = sum of the input codes - lowest sum
-            long long sum = -CONFIG_T::sum_low[k];
+            // adder neuron: row = sum of the input codes mod 2**(its address bits)
+            long long sum = 0;
         Summands:
             for (unsigned j = 0; j < CONFIG_T::fan_in; j++) {
                 #pragma HLS UNROLL
@@ -62,7 +62,7 @@ Neurons:
                 if (CONFIG_T::mask[c])
                     sum += (long long)data[CONFIG_T::index[c]].to_int64();
             }
-            addr = (typename lut_addr<CONFIG_T::addr_bits>::type)sum;
+            addr = (typename lut_addr<CONFIG_T::addr_bits>::type)(sum & CONFIG_T::sum_mask[k]);
         } else {
         Inputs:
             for (unsigned j = 0; j < CONFIG_T::fan_in; j++) {
