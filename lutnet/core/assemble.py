@@ -22,13 +22,13 @@ handle it unchanged.  Two modes:
   tables are neurons of the layer's own kind (sub-networks in the paper) of fan-in ``A_j``; hidden
   codes are *unsigned* ``assemble_bits``-bit codes (a quantized ReLU, like hidden layers).
 
-Two table layers rather than a typed adder stage in the IR: one adder table absorbs the sum, the batch
-norm and the re-quantization, and the IR, every emitter and the harness need nothing new.  Measured
-(``benchmarks/bench_families.py --adder``, Yosys 0.23 ``synth_xilinx``, whole modules): with
-PolyLUT-Add's MNIST codes (2 x 3-bit, 6 address bits) the tables are smaller (100 neurons: 200 LUTs
-vs 500 for an adder + a re-quantization table on the sum); with JSC-XL-Add2's 2 x 6-bit codes (12
-address bits) the typed stage would be 18x smaller (64 neurons: 18,047 vs 1,002 LUTs), so wide
-sub-neuron codes want an adder stage (not in the IR yet).
+The adder level exports in whichever of two exact IR forms is smaller, chosen per neuron at export
+(:class:`lutnet.transforms.SumAddress`, ``mode="auto"``, the IR cost model): a table on the
+concatenated sub-neuron codes (absorbing the sum, the batch norm and the re-quantization), or an
+**adder neuron** (``LayerIR.sum_address``: an adder, then a table on the sum).  Measured
+(``benchmarks/bench_families.py --adder``, Yosys 0.23 ``synth_xilinx`` on the layer whole): 2 x 3-bit
+codes (HDR-Add2) favour tables (200 vs 500 LUTs for 100 neurons), 2 x 4-bit (JSC-M Lite-Add2) adders
+(224 vs 356 for 32), 2 x 6-bit (JSC-XL-Add2) adders by far.
 
 No framework import here: the frontends (:mod:`lutnet.nn.assemble`, :mod:`lutnet.keras.assemble`,
 the config builders through :mod:`lutnet.core.plan`) create ordinary LUT layers from :func:`tree_levels`.
