@@ -62,6 +62,7 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--start-fan-in", type=int, default=None)
     p.add_argument("--lasso", type=float, default=None)
+    p.add_argument("--metric", default="l2", choices=["l1", "l2", "taylor"], help="knapsack importance")
     p.add_argument("--neuron", default="linear", choices=["linear", "poly", "subnet"])
     p.add_argument("--out", default="benchmarks/out")
     p.add_argument("--threads", type=int, default=1)
@@ -75,12 +76,12 @@ def setup(args):
     if args.dataset == "digits":
         ds = load_dataset("digits")
         cfg = ModelConfig(layers=[64, 32, 10], fan_in=4, input_bits=2, hidden_bits=2, output_bits=3, neuron=neuron)
-        pre, ft, start, lasso = 30, 5, 16, 1e-3
+        pre, ft, start, lasso = 30, 5, 16, 1e-2
     else:
         ds = load_dataset("mnist", path=str(SHARED / "mnist"))
         cfg = ModelConfig(layers=[{"out_features": 256, "bits": 1}, {"out_features": 100, "bits": 2}, 10], fan_in=6,
                           input_bits=1, hidden_bits=2, output_bits=4, input_min_active=0.05, neuron=neuron)
-        pre, ft, start, lasso = 6, 1, 24, 1e-4
+        pre, ft, start, lasso = 6, 1, 24, 1e-2
     if args.quick:
         pre, ft = 2, 1
     pre = args.pretrain_epochs if args.pretrain_epochs is not None else pre
@@ -94,7 +95,7 @@ def subset_train(ds, limit):
     return ds.X_train[:limit], ds.y_train[:limit]
 
 
-def run_variant(name, cfg, ds, X, y, pre, ft, steps, start, lasso, seed):
+def run_variant(name, cfg, ds, X, y, pre, ft, steps, start, lasso, seed, metric="l2"):
     cfg = dataclasses.replace(cfg, seed=seed)
     total = pre + steps * ft
     train = TrainConfig(epochs=total, batch_size=128, lr=0.01, seed=seed)
@@ -107,7 +108,7 @@ def run_variant(name, cfg, ds, X, y, pre, ft, steps, start, lasso, seed):
     else:
         if name.startswith("knapsack"):
             lc = LearnConnectivityConfig(kind="knapsack", start_fan_in=start, steps=steps, pretrain_epochs=pre,
-                                         finetune_epochs=ft)
+                                         finetune_epochs=ft, metric=metric)
         else:
             lc = LearnConnectivityConfig(kind="group_lasso", start_fan_in=None, steps=1, pretrain_epochs=total - ft,
                                          finetune_epochs=ft, lasso=lasso)
@@ -152,13 +153,13 @@ def main(argv=None):
     print(f"{args.dataset}: {len(X)} training samples ({len(ds.X_test)} test), widths "
           f"{[lc.out_features for lc in cfg.layers]}, fan-in {cfg.fan_in}, {cfg.neuron.kind} neurons; epochs: "
           f"{pre} pre-training + {steps} x {ft} fine-tuning (fixed connectivity: {pre + steps * ft}); knapsack "
-          f"start fan-in {start}; group lasso: dense, lasso {lasso}", flush=True)
+          f"start fan-in {start}, importance {args.metric}; group lasso: dense, lasso {lasso}", flush=True)
     rows = []
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for seed in [int(s) for s in args.seeds.split(",")]:
         for name in args.variants.split(","):
-            rows.append(run_variant(name, cfg, ds, X, y, pre, ft, steps, start, lasso, seed))
+            rows.append(run_variant(name, cfg, ds, X, y, pre, ft, steps, start, lasso, seed, args.metric))
             print(json.dumps(rows[-1]), flush=True)
             (out / f"connectivity_{args.dataset}.json").write_text(json.dumps(rows, indent=1))
     print()
