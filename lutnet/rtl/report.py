@@ -163,6 +163,9 @@ def build_report(source, *, method: str = "estimate", jobs: int = 2, cache_dir=N
     ``executor``: where Yosys runs, ``"threads"`` (a local pool of ``jobs``) or ``"ray"`` (Ray tasks
     on the connected cluster; see :func:`lutnet.rtl.synth.synth_tables`)."""
     check_method(method)
+    if method == "yosys" and executor != "threads":
+        raise ConfigError(f"executor={executor!r} distributes per-table Yosys runs; the whole design (method 'yosys') "
+                          f"is one run on this machine: use method 'yosys-tables' to run tables on {executor}")
     t0 = time.perf_counter()
     ir, opts = _resolve(source)
     ir.validate()

@@ -103,6 +103,10 @@ def test_method_names_and_errors(tmp_path, capsys):
     assert str(e.value) == msg and isinstance(e.value, LutnetError)
     with pytest.raises(ConfigError, match="build method must be one of"):
         build_plan(staged_ir(), method="tables")
+    with pytest.raises(ConfigError) as e:
+        build_report(staged_ir(), method="yosys", executor="ray")
+    assert str(e.value) == ("executor='ray' distributes per-table Yosys runs; the whole design (method 'yosys') is one "
+                            "run on this machine: use method 'yosys-tables' to run tables on ray")
     from lutnet.cli import main
     ir_file = tmp_path / "n.lutir"
     staged_ir().save(ir_file)
