@@ -86,8 +86,8 @@ def _dwn_model(path: Path):
     model = None
     try:
         sys.path.insert(0, str(ROOT / "benchmarks"))
-        from train_dwn_mnist import build
-        model = build(args, X_train.shape[1])
+        from train_dwn_mnist import build, parse_args  # options added since the run get their defaults
+        model = build(argparse.Namespace(**{**vars(parse_args([])), **ck["args"]}), X_train.shape[1])
         model.load_state_dict(ck["state"])
         model.eval()
     except Exception as e:  # noqa: BLE001 - reported: the care-set check then runs IR against IR
