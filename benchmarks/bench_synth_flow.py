@@ -131,10 +131,12 @@ def bench_row(name: str, ir: NetworkIR, flow: str, yosys: str, method: str, runs
     row = {"design": name, "flow": flow, "method": method, "estimate_luts": int(est["luts"]),
            "load": round(os.getloadavg()[0], 1), "runs": []}
     for _ in range(runs):
+        c0 = _child_cpu()
         try:
             row["runs"].append(run_once(ir, yosys, method, timeout))
-        except SynthesisError as e:
-            row["runs"].append({"error": str(e).splitlines()[0], "seconds": timeout})
+        except SynthesisError as e:  # the killed Yosys was waited for: its CPU time is counted
+            row["runs"].append({"error": str(e).splitlines()[0], "seconds": timeout,
+                                "cpu_seconds": round(_child_cpu() - c0, 1)})
             break
         print(f"  {name} {flow} {method}: {row['runs'][-1]['luts']} LUTs, {row['runs'][-1]['seconds']} s",
               flush=True)
@@ -183,7 +185,9 @@ def zoo_summary(results: list, flow: str, skipped: dict, irs: Path) -> list:
             row["levels"] = w["levels"]
             row["whole s"] = f"{w['runs'][0]['seconds']:.0f}"
         elif w:
-            row["whole design LUTs"] = f"stopped after {w['runs'][-1]['seconds']:.0f} s"
+            cpu = w["runs"][-1].get("cpu_seconds")
+            row["whole design LUTs"] = (f"stopped at {w['runs'][-1]['seconds']:.0f} s wall"
+                                        + (f" ({cpu:.0f} s CPU)" if cpu is not None else ""))
         elif name in skipped:
             row["whole design LUTs"] = skipped[name]
         row["per-table sum LUTs"] = f"{t['luts']:,}" if t and "luts" in t else "-"
