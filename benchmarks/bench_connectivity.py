@@ -76,12 +76,12 @@ def setup(args):
     if args.dataset == "digits":
         ds = load_dataset("digits")
         cfg = ModelConfig(layers=[64, 32, 10], fan_in=4, input_bits=2, hidden_bits=2, output_bits=3, neuron=neuron)
-        pre, ft, start, lasso = 30, 5, 16, 1e-2
+        pre, ft, start, lasso = 30, 5, 16, 0.1
     else:
         ds = load_dataset("mnist", path=str(SHARED / "mnist"))
         cfg = ModelConfig(layers=[{"out_features": 256, "bits": 1}, {"out_features": 100, "bits": 2}, 10], fan_in=6,
                           input_bits=1, hidden_bits=2, output_bits=4, input_min_active=0.05, neuron=neuron)
-        pre, ft, start, lasso = 6, 1, 24, 1e-2
+        pre, ft, start, lasso = 6, 1, 24, 0.1
     if args.quick:
         pre, ft = 2, 1
     pre = args.pretrain_epochs if args.pretrain_epochs is not None else pre
