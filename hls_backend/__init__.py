@@ -27,7 +27,9 @@ def register(register_backend, register_writer):
         register_backend(NAME, LUTNetBackend)
 
     from .frontends import install_converters, install_tracer
+    from .frontends.stages import install_config
     when_imported('hls4ml.converters.pytorch_to_hls', install_converters)
+    when_imported('hls4ml.utils.config', install_config)
     when_imported('hls4ml.utils.torch', install_tracer)
     from .cli import install_cli
     when_imported('hls4ml.cli', install_cli)

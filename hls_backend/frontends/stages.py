@@ -70,3 +70,37 @@ def install(p2h, k2, converters):
         stock = getattr(module, name, None)
         if callable(stock) and not isinstance(stock, types.ModuleType) and not getattr(stock, '_lutnet', False):
             setattr(module, name, _wrap(name, stock))
+
+
+def _wrap_config(name, stock):
+    @functools.wraps(stock)
+    def config_from(model, *args, **kwargs):
+        from lutnet.frontend import is_stage_model
+        if not is_stage_model(model):
+            return stock(model, *args, **kwargs)
+        import inspect
+        bound = inspect.signature(stock).bind(model, *args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        config = {'Model': {'Precision': {'default': a['default_precision']}, 'ReuseFactor': a['default_reuse_factor'],
+                            'Strategy': 'Latency'}}
+        if 'input_shape' in a:
+            config['InputShape'] = a['input_shape']
+        return config
+
+    config_from._lutnet = True
+    return config_from
+
+
+def install_config(config_module):
+    """``hls4ml.utils.config_from_pytorch_model`` / ``config_from_keras_model`` on a stage model: the
+    model-level config (no per-layer tracing: the stages come from the model's IR), so the usual
+    ``config = config_from_pytorch_model(model, ...)`` then ``convert_from_pytorch_model(model,
+    hls_config=config, backend='LUTNet')`` works.  Patched in ``hls4ml.utils.config`` and, when it
+    already re-exports them, the ``hls4ml.utils`` package."""
+    import sys
+    for name in ('config_from_pytorch_model', 'config_from_keras_model'):
+        for module in (config_module, sys.modules.get('hls4ml.utils')):
+            stock = getattr(module, name, None) if module is not None else None
+            if callable(stock) and not getattr(stock, '_lutnet', False):
+                setattr(module, name, _wrap_config(name, stock))

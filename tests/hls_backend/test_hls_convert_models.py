@@ -1,7 +1,7 @@
 """hls4ml's own converters on lutnet's newer model kinds, with ``backend='LUTNet'``:
-``convert_from_pytorch_model`` / ``convert_from_keras_model`` on trained digits DWN-style models
-(thermometer encoder, table layers with a learned mapping, GroupSum head, argmax) and on PolyLUT-Add /
-NeuraLUT-Assemble tree models.  The firmware is compiled (g++ C simulation) and predicts exactly
+``config_from_*_model`` then ``convert_from_pytorch_model`` / ``convert_from_keras_model`` on trained
+digits DWN-style models (thermometer encoder, table layers with a learned mapping, GroupSum head,
+argmax) and on PolyLUT-Add / NeuraLUT-Assemble tree models.  The firmware is compiled (g++ C simulation) and predicts exactly
 what the framework model predicts; ``write()`` emits the encoder and the popcount head as stages of
 the C++ and of the Verilog."""
 import os
@@ -62,7 +62,10 @@ def _convert(framework, model, out, **kw):
 def test_dwn_model_converts_compiles_and_predicts_like_the_model(framework, digits, request, tmp_path):
     from lutnet.frontend import frontend_of
     model = request.getfixturevalue(f"{framework}_dwn")
-    hm = _convert(framework, model, tmp_path / "prj", cflags="-O1")
+    config = (hls4ml.utils.config_from_pytorch_model(model, (64,), backend="LUTNet") if framework == "torch"
+              else hls4ml.utils.config_from_keras_model(model, backend="LUTNet"))  # the usual first step
+    assert config["Model"]["ReuseFactor"] == 1 and config.get("InputShape") == ((64,) if framework == "torch" else None)
+    hm = _convert(framework, model, tmp_path / "prj", hls_config=config, cflags="-O1")
     assert [n.class_name for n in hm.get_layers()] == STAGES
     hm.compile()
     X = digits.X_test

@@ -100,3 +100,36 @@ def test_keras_dwn_model_is_not_a_keras_file(keras_dwn_run, tmp_path):
     assert str(e.value) == (f"{tmp_path / 'm.keras'}: a lutnet.keras.dwn.DWNModel is not a .keras model file (a "
                             f"subclassed model); save it as a run checkpoint (lutnet train, or "
                             f"get_frontend('keras').save_checkpoint with its config)")
+
+
+TREE_YAML = """\
+name: assemble-digits-keras
+data: {name: digits}
+model:
+  layers:
+    - {out_features: 24, assemble: [2]}
+    - {out_features: 10, add: 2}
+  fan_in: 3
+  input_bits: 2
+  hidden_bits: 2
+  output_bits: 3
+  neuron: {kind: linear}
+  mapping: learnable
+  mapping_candidates: 8
+train: {epochs: 1, batch_size: 64, lr: 0.02}
+"""
+
+
+def test_keras_tree_config_with_learnable_leaves_trains_exports_and_verifies(tmp_path, capsys):
+    """NeuraLUT-Assemble and PolyLUT-Add layers with learnable leaves through the CLI with Keras."""
+    (tmp_path / "t.yaml").write_text(TREE_YAML)
+    out = tmp_path / "run"
+    assert main(["train", str(tmp_path / "t.yaml"), "--framework", "keras", "--out", str(out), "-q"]) == 0
+    ckpt = out / "checkpoint_keras"
+    assert main(["export", str(ckpt), "-o", str(tmp_path / "t.npz"), "-q"]) == 0
+    ir = NetworkIR.load(tmp_path / "t.npz")
+    assert [L.name for L in ir.layers] == ["layer0_t0", "layer0", "layer1_t0", "layer1"]
+    assert [L.kind for L in ir.layers] == ["linear", "linear", "linear", "add"]
+    capsys.readouterr()
+    assert main(["verify", str(ckpt), "--ir", str(tmp_path / "t.npz"), "-q"]) == 0
+    assert "0 output mismatches, 0 input-code mismatches" in capsys.readouterr().out
