@@ -2,9 +2,10 @@
 
 Thin layers over :mod:`lutnet.core.table_neuron` (the address rule, the EFD rule's constant
 matrices, threshold fitting, the mapping selection and the IR read-out are the core's).  Inference
-(``training=False``) runs the core's numpy read-out (``tf.numpy_function``), training the same
-integer address arithmetic in TensorFlow with ``tf.custom_gradient`` for the EFD and
-learnable-mapping gradients.  Training is eager (:func:`fit_dwn`, a ``GradientTape`` loop).
+(``training=False``) runs the core's numpy read-out (``tf.numpy_function`` in a compiled step),
+training the same integer address arithmetic in TensorFlow with ``tf.custom_gradient`` for the EFD
+and learnable-mapping gradients (:mod:`lutnet.keras.mapping`).  Training is the Keras trainer
+(:func:`lutnet.keras.train.fit`, as for every Keras LUT model; :func:`fit_dwn` fits the thermometer first).
 
 >>> enc = Thermometer(64, bits_per_feature=3, input_bits=8, scale=1 / 255)
 >>> model = DWNModel(enc, [TableLayer(300, fan_in=6, mapping="learnable", mapping_candidates=16)],
@@ -13,9 +14,6 @@ learnable-mapping gradients.  Training is eager (:func:`fit_dwn`, a ``GradientTa
 >>> ir = model.to_ir()
 """
 from __future__ import annotations
-
-import math
-import time
 
 import numpy as np
 import tensorflow as tf
@@ -72,8 +70,14 @@ class Thermometer(tf.keras.layers.Layer):
         if not self.fitted:
             raise LayerConfigError(f"{self.where}: thresholds are not fitted; call .fit(X_train) (fit_dwn does) or "
                                    f"pass thresholds=")
-        x = np.asarray(x.numpy() if hasattr(x, "numpy") else x, np.float32)
-        return tf.constant(tn.thermometer_bits(self.codes(x), self.thresholds).astype(np.float32))
+        if tf.executing_eagerly() or not tf.is_tensor(x):
+            return tf.constant(self._bits(np.asarray(x.numpy() if hasattr(x, "numpy") else x, np.float32)))
+        out = tf.numpy_function(self._bits, [x], tf.float32, stateful=False)  # in a compiled train step
+        out.set_shape((None, self.out_features))
+        return out
+
+    def _bits(self, x) -> np.ndarray:
+        return tn.thermometer_bits(self.codes(np.asarray(x, np.float32)), self.thresholds).astype(np.float32)
 
     def to_ir(self) -> ThermometerEncoder:
         return ThermometerEncoder(list(self.thresholds))
@@ -154,18 +158,25 @@ class TableLayer(tf.keras.layers.Layer):
         return table_fn(xsel, self.table)
 
     def call(self, x, training=None):
+        eager = tf.executing_eagerly()
+        if eager:  # in a compiled train step lutnet.keras.train.fit freezes the learned wiring per batch
+            self.freeze()
         if training:
-            if self.learn:
-                idx = self.indices().astype(np.int32)
-                self.connectivity.assign(idx)
-                xsel = self.mapping.select(x, tf.constant(idx))
-            else:
-                xsel = tf.gather(x, self.connectivity, axis=1)
+            conn = tf.convert_to_tensor(self.connectivity)
+            xsel = self.mapping.select(x, conn) if self.learn else tf.gather(x, conn, axis=1)
             return self._table_train(xsel)
-        self.freeze()
-        bits = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
-        out = tn.read_out(np.round(bits).astype(np.int64), self.connectivity.numpy(), self.table_bits())
-        return tf.constant(out.astype(np.float32))
+        if not eager:
+            out = tf.numpy_function(self._read_out, [x, self.connectivity, self.table], tf.float32, stateful=False)
+            out.set_shape((None, self.units))
+            return out
+        return tf.constant(self._read_out(x.numpy() if hasattr(x, "numpy") else x, self.connectivity.numpy(),
+                                          self.table.numpy()))
+
+    @staticmethod
+    def _read_out(bits, conn, table) -> np.ndarray:
+        """The core's exact read-out (numpy) of one-bit inputs through the tables ``w > 0``."""
+        return tn.read_out(np.round(np.asarray(bits)).astype(np.int64), np.asarray(conn), tn.table_bits(table)) \
+            .astype(np.float32)
 
     def to_ir(self) -> LayerIR:
         self.freeze()
@@ -299,51 +310,17 @@ def accuracy(model: DWNModel, X, y) -> float:
 
 def fit_dwn(model: DWNModel, X_train, y_train, epochs: int = 10, batch_size: int = 128, lr: float = 1e-2,
             val_fraction: float = 0.1, seed: int = 0, log=print):
-    """Eager Adam + cosine schedule; thresholds fitted on the training split minus validation; the
-    best validation epoch (inference path) is restored.  Returns a ``TrainResult``."""
-    from types import SimpleNamespace
-
-    from ..core.training import BestEpoch, split
-    X_tr, y_tr, X_val, y_val = split(X_train, y_train, SimpleNamespace(val_fraction=val_fraction, seed=seed))
+    """The Keras trainer (:func:`lutnet.keras.train.fit`: Adam + cosine schedule, the best validation
+    epoch on the inference path restored, learned wiring frozen) after fitting the thermometer on the
+    training split minus the validation split.  Returns a ``TrainResult``."""
+    from ..config import TrainConfig
+    from ..core.training import split
+    from .train import fit
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed)
+    X_tr, _, _, _ = split(X_train, y_train, cfg)
     if model.encoder.fit_kind == "quantile" or not model.encoder.fitted:
         model.encoder.fit(X_tr)
-    steps = max(1, len(X_tr) // batch_size) * epochs
-    sched = lambda s: lr * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
-    opt = tf.keras.optimizers.Adam(learning_rate=lr)
-    params = [v for layer in model.tables for v in ([layer.table] + ([layer.scores] if layer.learn else []))]
-    best, best_w = BestEpoch(), None
-    rng = np.random.default_rng(seed)
-    step = 0
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        perm = rng.permutation(len(X_tr))
-        total, n, correct = 0.0, 0, 0
-        for i in range(0, len(perm) - batch_size + 1, batch_size):
-            idx = perm[i:i + batch_size]
-            xb, yb = X_tr[idx], y_tr[idx]
-            with tf.GradientTape() as tape:
-                logits = model(xb, training=True)
-                loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(yb, logits, from_logits=True))
-            grads = tape.gradient(loss, params)
-            opt.learning_rate.assign(sched(step))
-            opt.apply_gradients(zip(grads, params))
-            step += 1
-            total += float(loss) * len(idx)
-            n += len(idx)
-            correct += int((np.argmax(logits.numpy(), 1) == yb).sum())
-        secs = time.perf_counter() - t0
-        val_acc = accuracy(model, X_val, y_val)
-        if best.record(epoch, total / max(n, 1), correct / max(n, 1), val_acc):
-            best_w = [v.numpy().copy() for v in params]
-        best.last["seconds"] = secs
-        if log:
-            log(f"epoch {epoch + 1}/{epochs}: {best.describe()}, {secs:.1f} s")
-    if best_w is not None:
-        for v, a in zip(params, best_w):
-            v.assign(a)
-    for layer in model.tables:
-        layer.freeze()
-    return best.result
+    return fit(model, X_train, y_train, cfg, progress=log is not None, log=log or print)
 
 
 # ---------------------------------------------------------------------- config

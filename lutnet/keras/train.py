@@ -7,7 +7,7 @@ best validation accuracy (measured on the bit-exact inference path) restored at 
 Difference: Keras' Adam ``weight_decay`` is decoupled (AdamW-style), PyTorch's is an L2 term.
 Learned wiring (a learnable mapping): the current selection of every such layer is written into its
 ``connectivity`` before each batch (a callback, as the PyTorch layer does at each forward) and frozen
-at the end.  DWN-style models (numpy thermometer and table read-out) train eagerly (``run_eagerly``).
+at the end.
 """
 from __future__ import annotations
 
@@ -48,8 +48,7 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
     n = len(X_tr)
     schedule = tf.keras.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=steps_total(n, cfg))
     opt = tf.keras.optimizers.Adam(schedule, weight_decay=cfg.weight_decay or None)
-    model.compile(opt, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
-                  run_eagerly=bool(getattr(model, "_lutnet_dwn", False)))
+    model.compile(opt, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     data = (tf.data.Dataset.from_tensor_slices((X_tr, y_tr))
             .shuffle(n, seed=cfg.seed, reshuffle_each_iteration=True).batch(cfg.batch_size)
             .filter(lambda x, y: tf.shape(x)[0] >= 2))  # a batch of one sample would break batch norm
