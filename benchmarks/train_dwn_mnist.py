@@ -28,6 +28,8 @@ def parse_args(argv=None):
     ap.add_argument("--fan-in", type=int, default=6)
     ap.add_argument("--candidates", type=int, default=16, help="learnable mapping: candidate inputs per slot (0: all)")
     ap.add_argument("--learn-layers", type=int, default=1, help="learnable mapping in the first N layers")
+    ap.add_argument("--wiring", default="random", choices=["random", "balanced"], help="the other layers' wiring")
+    ap.add_argument("--mapping-tau", type=float, default=1.0, help="learnable mapping: softmax temperature")
     ap.add_argument("--bits-per-feature", type=int, default=3)
     ap.add_argument("--fit", default="quantile", choices=["quantile", "uniform"])
     ap.add_argument("--threshold-bits", type=int, default=0,
@@ -52,8 +54,9 @@ def build(a, n_features: int):
     nodes = [int(n) for n in str(a.nodes).split(",")]
     layers, src = [], enc.out_features
     for i, n in enumerate(nodes):
-        layers.append(TableLayer(src, n, fan_in=a.fan_in, mapping="learnable" if i < a.learn_layers else "random",
-                                 seed=a.seed * 100 + i, name=f"layer{i}", mapping_candidates=a.candidates or None))
+        layers.append(TableLayer(src, n, fan_in=a.fan_in, mapping="learnable" if i < a.learn_layers else a.wiring,
+                                 seed=a.seed * 100 + i, name=f"layer{i}", mapping_candidates=a.candidates or None,
+                                 mapping_tau=a.mapping_tau))
         src = n
     return DWNNet(enc, layers, n_classes=10, tau=a.tau, argmax=True)
 
