@@ -130,10 +130,10 @@ def test_yosys_report_synthesizes_each_stage_module(tmp_path):
     from lutnet.rtl.report import build_report
     ir = random_network_ir(4, n_inputs=2, input_bits=5, widths=(4,), fan_in=2, bits=2, thermometer=2, n_classes=2,
                            argmax=True)
-    r = build_report(ir, method="yosys", progress=False, cache_dir=tmp_path / "cache", jobs=1)
+    r = build_report(ir, method="yosys-tables", progress=False, cache_dir=tmp_path / "cache", jobs=1)
     rows = {row["layer"]: row for row in r["layers"]}
     for st in ("encoder", "head", "argmax"):
         assert "whole module" in rows[st]["source"] and rows[st]["luts"] > 0 and not rows[st]["cached"]
-    again = build_report(ir, method="yosys", progress=False, cache_dir=tmp_path / "cache", jobs=1)
+    again = build_report(ir, method="yosys-tables", progress=False, cache_dir=tmp_path / "cache", jobs=1)
     assert [row["luts"] for row in again["layers"]] == [row["luts"] for row in r["layers"]]
     assert all(row["cached"] for row in again["layers"] if row.get("stage"))
