@@ -47,6 +47,7 @@ def verify(model, ir: NetworkIR, X, y=None, batch_size: int = 8192) -> VerifyRep
     macc = iacc = None
     if y is not None:
         y = np.asarray(y)
-        macc = float((np.argmax(ir.scores(m), 1) == y).mean())
-        iacc = float((np.argmax(ir.scores(r), 1) == y).mean())
+        cls = (lambda out: out[:, 0]) if ir.argmax else (lambda out: np.argmax(ir.scores(out), 1))  # argmax stage: the index
+        macc = float((cls(m) == y).mean())
+        iacc = float((cls(r) == y).mean())
     return VerifyReport(len(X), in_bad, len(bad), int(bad[0]) if len(bad) else None, macc, iacc)

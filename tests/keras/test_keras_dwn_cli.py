@@ -70,8 +70,11 @@ def test_keras_dwn_export_and_verify_commands(keras_dwn_run, capsys):
     ir = NetworkIR.load(d / "dwn.npz")
     assert ir.stages == ["encoder", "layer0", "layer1", "head", "argmax"]
     capsys.readouterr()
-    assert main(["verify", str(ckpt), "--ir", str(d / "dwn.npz"), "-q"]) == 0
-    assert "0 output mismatches, 0 input-code mismatches" in capsys.readouterr().out
+    assert main(["verify", str(ckpt), "--ir", str(d / "dwn.npz"), "--split", "test", "-q"]) == 0
+    out = capsys.readouterr().out
+    acc = json.loads((ckpt / "run.json").read_text())["metrics"]["test_acc"]
+    # an argmax model's outputs are class indices: the accuracy is theirs, not the argmax of one column
+    assert f"360 samples: 0 output mismatches, 0 input-code mismatches; accuracy model {acc:.4f}, IR {acc:.4f}" in out
 
 
 def test_keras_dwn_checkpoint_of_another_shape_is_refused(keras_dwn_run, tmp_path):
