@@ -156,7 +156,7 @@ def table_rows(results: list) -> list:
         secs = "/".join(f"{x['seconds']:.0f}" for x in r["runs"])
         cpu = "/".join(f"{x['cpu_seconds']:.0f}" if "cpu_seconds" in x else "-" for x in r["runs"])
         if r.get("error"):
-            secs += f" (stopped: {r['error'][:60]})"
+            secs += " (stopped)" if "did not finish" in r["error"] else f" (error: {r['error'][:60]})"
         det = {True: "yes", False: "NO", None: "-"}[r.get("deterministic")]
         out.append({"design": r["design"], "flow": r["flow"], "method": r["method"],
                     "LUTs": f"{r['luts']:,}" if "luts" in r else "-", "FFs": f"{r['ffs']:,}" if "ffs" in r else "-",
