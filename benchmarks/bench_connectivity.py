@@ -23,6 +23,15 @@ Usage::
     nice -n 10 .venv/bin/python benchmarks/bench_connectivity.py --dataset digits
     nice -n 10 .venv/bin/python benchmarks/bench_connectivity.py --dataset mnist --train-limit 20000
 
+Measured on this project's 2-core machine (2026-12-02, linear neurons, one torch thread; means over seeds):
+
+* digits (``--dataset digits --seeds 0,1,2``; 64-32-10, fan-in 4, 45 epochs): test accuracy random 79.2 %,
+  balanced 85.7 %, mapping 74.9 %, knapsack 88.9 % (validation 92.6 %, LUTCost 990 vs 1,110, estimated 653 vs
+  685), knapsack@0.6 88.1 % at LUTCost 665 / estimated 450, group lasso 88.1 % at LUTCost 713 / estimated 432.
+* MNIST (``--dataset mnist --seeds 0`` and ``--seeds 1``; 256-100-10, fan-in 6, 1-bit pixels, 9 epochs):
+  random 87.4 %, balanced 88.9 %, knapsack 91.0 % (LUTCost 3,712 vs 3,856), knapsack@0.6 90.9 % at LUTCost
+  2,155 / estimated 1,710 (vs ~2,980); learnable mapping (seed 0 only) 78.9 %.
+
 ``--quick``: a tiny smoke run.  Writes ``<out>/connectivity_<dataset>.json``; with several seeds it also
 prints the mean (and worst test accuracy) per variant.
 """
