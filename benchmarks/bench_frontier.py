@@ -289,7 +289,7 @@ def table(results: list) -> str:
             "head LUTs", "exact", "vs nearest anchor", "| pub acc", "pub LUTs", "pub encoder"]
     rows = []
     for r in results:
-        p, st = r.get("published", {}), r.get("stage_luts", {})
+        p, st = ({} if r["lutnet_point"] else r.get("published", {})), r.get("stage_luts", {})
         near = nearest_anchor(r, results) if r["lutnet_point"] else None
         exact = "yes" if r["bit_exact"] and not r.get("rtl_mismatches") else "NO"
         if r.get("rtl_mismatches") is not None:
@@ -336,7 +336,7 @@ def plot(results: list, path: Path):
                    label=r["design"] if new else None)
         ax.annotate(f"{r['design']} s{r['seed']}", (r["luts"], 100 * r["test_acc"]), fontsize=6,
                     xytext=(3, 3), textcoords="offset points")
-        p = r.get("published", {})
+        p = {} if r["lutnet_point"] else r.get("published", {})
         pa, pl = _pub_float(p.get("acc")), _pub_float(p.get("luts"))
         if pa and pl:
             ax.scatter(pl, pa, facecolors="none", edgecolors=c, marker="s", s=40)
