@@ -269,7 +269,7 @@ def run_model(name: str, args, ds, log) -> dict:
     res["yosys_mode"] = "none"
     if want_yosys == "full":
         log(f"[{cfg.name}] Yosys on every neuron table ({res['table_rows']:,} table rows; cached per table) ...")
-        yr = build_report(ir, method="yosys", jobs=args.jobs, cache_dir=args.cache_dir, progress=True)
+        yr = build_report(ir, method="yosys-tables", jobs=args.jobs, cache_dir=args.cache_dir, progress=True)
         write("report_yosys.json", yr)
         (d / "report_yosys.txt").write_text(format_report(yr) + "\n")
         res.update(yosys_luts=yr["total"]["luts"], lut_levels=yr["total"]["lut_levels"], ffs=yr["total"]["ffs"],

@@ -104,14 +104,14 @@ def main(argv=None):
             if a.yosys == "both":
                 cold = tmp / "ycold"
                 c0, t0 = child_cpu(), time.perf_counter()
-                yrep = build_report(ir, method="yosys", jobs=a.jobs, cache_dir=cold, progress=True)
+                yrep = build_report(ir, method="yosys-tables", jobs=a.jobs, cache_dir=cold, progress=True)
                 add(f"yosys build cold (jobs={a.jobs})", time.perf_counter() - t0,
                     f"{yrep['total']['luts']} LUTs", child_cpu() - c0)
                 shared.mkdir(parents=True, exist_ok=True)
                 for f in cold.glob("*.json"):
                     shutil.copy(f, shared / f.name)
             c0, t0 = child_cpu(), time.perf_counter()
-            yrep = build_report(ir, method="yosys", jobs=a.jobs, cache_dir=shared, progress=True)
+            yrep = build_report(ir, method="yosys-tables", jobs=a.jobs, cache_dir=shared, progress=True)
             n_cached = sum(r["cached_tables"] for r in yrep["layers"])
             add("yosys build cached", time.perf_counter() - t0,
                 f"{yrep['total']['luts']} LUTs, {n_cached}/{sum(r['neurons'] for r in yrep['layers'])} "

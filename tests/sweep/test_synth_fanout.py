@@ -34,13 +34,13 @@ def _strip(rep):
 def test_ray_report_equals_thread_pool_report(tmp_path, local_ray):
     # 6-bit tables (batched) and two 8-bit tables (one Yosys run each)
     ir = random_network_ir(3, n_inputs=8, widths=(5, 2), fan_in=(3, 4), bits=2)
-    threads = build_report(ir, method="yosys", jobs=2, cache_dir=tmp_path / "a", progress=False)
-    on_ray = build_report(ir, method="yosys", jobs=2, cache_dir=tmp_path / "b", progress=False, executor="ray")
+    threads = build_report(ir, method="yosys-tables", jobs=2, cache_dir=tmp_path / "a", progress=False)
+    on_ray = build_report(ir, method="yosys-tables", jobs=2, cache_dir=tmp_path / "b", progress=False, executor="ray")
     assert _strip(on_ray) == _strip(threads)
     assert threads["total"]["luts"] > 0
     # results came back to the driver and were cached there: a second Ray run synthesizes nothing
     assert len(list((tmp_path / "b").glob("*.json"))) == len(list((tmp_path / "a").glob("*.json")))
-    again = build_report(ir, method="yosys", cache_dir=tmp_path / "b", progress=False, executor="ray")
+    again = build_report(ir, method="yosys-tables", cache_dir=tmp_path / "b", progress=False, executor="ray")
     assert all(L["cached_tables"] == L["unique_tables"] for L in again["layers"] if L.get("unique_tables"))
 
 
