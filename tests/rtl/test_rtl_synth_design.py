@@ -141,7 +141,7 @@ def test_yosys_override_must_exist(monkeypatch):
     with pytest.raises(ToolNotFoundError) as e:
         tools.find_tool("yosys")
     assert str(e.value) == ("Yosys (open synthesis): LUTNET_YOSYS=/nonexistent/yosys is not an executable on PATH; "
-                            "unset it or point it to one")
+                            "unset it or point it to one, or " + tools.YOSYS_INSTALL_HINT)
 
 
 def test_module_stats_counts_srls_and_levels():
