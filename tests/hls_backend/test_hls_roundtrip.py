@@ -160,9 +160,10 @@ def test_hls4ml_build_stock_flags_and_one_line_errors(tmp_path):
     assert r.returncode == 0 and 'steps: csim\n' in r.stdout, r.stdout
 
 
-def test_model_build_prints_method_and_how_to_get_the_estimate(tmp_path, capsys):
+def test_model_build_prints_method_and_how_to_get_the_estimate(tmp_path, capsys, monkeypatch):
     if not shutil.which('yosys') or VENDOR:
         pytest.skip('needs yosys and no vendor tools')
+    monkeypatch.setenv('LUTNET_CACHE_DIR', str(tmp_path / 'cache'))  # a cold cache: the plan states a time
     model = hls_backend.convert_ir(random_network_ir(seed=8, n_inputs=4, widths=(2,), fan_in=2, bits=1),
                                    output_dir=tmp_path / 'prj')
     model.write()
@@ -172,6 +173,10 @@ def test_model_build_prints_method_and_how_to_get_the_estimate(tmp_path, capsys)
     assert "open flow, method 'yosys'" in text
     assert "distinct tables to synthesize" in text and "expected about" in text
     assert "for a result in milliseconds use method='estimate'" in text
+    model.build(csim=False)  # the same design again: the plan says it is cached
+    text = capsys.readouterr()
+    text = text.out + text.err
+    assert "distinct tables to synthesize" in text and "cached" in text and "expected about" not in text
 
 
 # ------------------------------------------------------------------------------------ config
