@@ -108,6 +108,9 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 2,000 training / 1,000 test images, 1 epoch, estimator only, one seed")
     p.add_argument("--force", action="store_true", help="redo designs whose results exist")
+    p.add_argument("--resynth", action="store_true",
+                   help="keep the trained models and tables, redo the checks and the synthesis (after an emitter "
+                        "change)")
     p.add_argument("--no-plot", dest="plot", action="store_false")
     a = p.parse_args(argv)
     if a.quick:
@@ -168,7 +171,7 @@ def run_design(name: str, seed, args, ds, log) -> dict:
     d = run_dir(Path(args.out), cfg, seed, epochs, limit, args.test_limit)
     d.mkdir(parents=True, exist_ok=True)
     res_file, mode = d / "result.json", synth_mode(args, cfg.name)
-    if res_file.is_file() and not args.force:
+    if res_file.is_file() and not args.force and not args.resynth:
         res = json.loads(res_file.read_text())
         if res.get("synth_mode") == mode and (res.get("rtl_mismatches") is not None or not args.verilator):
             log(f"[{cfg.name} seed {seed}] done before ({d}); skipped")

@@ -319,6 +319,64 @@ def adder_tree(ranges: list) -> tuple[float, int]:
     return cost, adders
 
 
+@dataclass
+class CompressorTree:
+    """How an unsigned multi-operand sum (a popcount) is built from LUT6 bit counters: bit ``i`` of
+    the inputs has weight ``2**weights[i]``; each counter ``(weight, inputs, outputs)`` adds up to six
+    bits of one weight into ``len(outputs)`` bits of weights ``weight, weight+1, ...`` (each output a
+    function of at most six bits: one LUT); passes run until every weight holds at most two bits, then
+    one carry-chain adder sums the two rows ``rows[0] + rows[1]`` (bit ids per weight, ``-1`` = 0), as
+    wide as the largest sum (counter outputs above it are always 0 and are not built).
+    Bit ids: ``0..n_inputs-1`` are the inputs, each counter output gets the next id."""
+
+    n_inputs: int
+    counters: list
+    rows: tuple
+    passes: int
+
+    @property
+    def width(self) -> int:
+        return len(self.rows[0])
+
+    def luts(self) -> float:
+        """LUT cost: one LUT per counter output, one per bit of the final adder (from its lowest weight
+        holding two bits; weights below it are wires)."""
+        cost = float(sum(len(o) for _, _, o in self.counters))
+        a, b = self.rows
+        both = [w for w in range(self.width) if a[w] >= 0 and b[w] >= 0]
+        return cost + (self.width - both[0] if both else 0)
+
+
+def compressor_tree(widths) -> CompressorTree:
+    """The :class:`CompressorTree` of the sum of unsigned operands of the given bit widths."""
+    cols: dict = {}
+    n = 0
+    top = max(1, sum((1 << int(w)) - 1 for w in widths).bit_length())  # the sum's width: higher bits are 0
+    for w in widths:
+        for b in range(int(w)):
+            cols.setdefault(b, []).append(n)
+            n += 1
+    counters, nid, passes = [], n, 0
+    while cols and max(len(v) for v in cols.values()) > 2:
+        passes += 1
+        nxt: dict = {}
+        for w in sorted(cols):
+            bits = cols[w]
+            i = 0
+            while len(bits) - i > 2:
+                take = bits[i:i + 6]
+                i += len(take)
+                outs = list(range(nid, nid + min(len(take).bit_length(), top - w)))
+                nid += len(outs)
+                counters.append((w, take, outs))
+                for j, o in enumerate(outs):
+                    nxt.setdefault(w + j, []).append(o)
+            nxt.setdefault(w, []).extend(bits[i:])
+        cols = {w: v for w, v in nxt.items() if v}
+    rows = tuple([cols.get(w, [])[r] if len(cols.get(w, [])) > r else -1 for w in range(top)] for r in (0, 1))
+    return CompressorTree(n, counters, rows, passes)
+
+
 def argmax_luts(n: int, bits: int) -> float:
     """LUT6 cost of a first-index argmax over ``n`` ``bits``-wide scores (a tree of ``n - 1``
     compare-select nodes: a ``bits``-bit comparator, a ``bits``-bit value mux and an index mux)."""
@@ -395,8 +453,21 @@ class ThermometerEncoder:
         _, thr = self.flat()
         return (thr > quant.code_min) & (thr <= quant.code_max)
 
+    def comparator_inputs(self, quant) -> np.ndarray:
+        """Per encoded bit, how many input bits its comparator reads (0: a constant): ``x >= T`` only
+        depends on the bits of ``x - code_min`` above the trailing zeros of ``T - code_min`` (``x >=
+        128`` on an 8-bit code is its top bit, a wire)."""
+        _, thr = self.flat()
+        u = np.asarray(thr, np.int64) - int(quant.code_min)
+        tz = np.zeros(u.shape, np.int64)
+        pos = u > 0
+        tz[pos] = np.log2(u[pos] & -u[pos]).astype(np.int64)
+        return np.where(self.comparators(quant), np.maximum(quant.bits - tz, 1), 0)
+
     def lut_cost(self, quant) -> float:
-        return float(self.comparators(quant).sum()) * comparator_luts(quant.bits)
+        """LUTs of the comparators: one read bit is a wire (0), else :func:`comparator_luts`."""
+        n = self.comparator_inputs(quant)
+        return float(sum(comparator_luts(int(b)) * int(c) for b, c in zip(*np.unique(n[n > 1], return_counts=True))))
 
     def __eq__(self, other):
         return (isinstance(other, ThermometerEncoder) and self.kind == other.kind
@@ -473,8 +544,13 @@ class GroupSum:
         sg = np.asarray(out_signed, bool)
         lo = np.where(sg, -np.left_shift(1, ob - 1), 0)
         hi = np.where(sg, np.left_shift(1, ob - 1) - 1, np.left_shift(1, ob) - 1)
-        return float(sum(adder_tree(list(zip(lo[m].tolist(), hi[m].tolist())))[0]
-                         for m in (self.members(c) for c in range(self.n_classes))))
+        cost = 0.0
+        for m in (self.members(c) for c in range(self.n_classes)):
+            if sg[m].any():  # signed codes: a balanced tree of carry-chain adders
+                cost += adder_tree(list(zip(lo[m].tolist(), hi[m].tolist())))[0]
+            else:  # unsigned codes: LUT6 bit counters, then one adder (see ``compressor_tree``)
+                cost += compressor_tree(ob[m].tolist()).luts()
+        return cost
 
     def __eq__(self, other):
         return isinstance(other, GroupSum) and self.kind == other.kind and np.array_equal(self.groups, other.groups)

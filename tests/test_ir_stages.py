@@ -169,5 +169,48 @@ def test_lut_cost_counts_stages():
     costs = ir.stage_costs()
     assert set(costs) == {"encoder", "head", "argmax"}
     real = int(ir.encoder.comparators(ir.input_quant).sum())
-    assert costs["encoder"] == real * 2.0  # an 8-bit comparator: a chain of two LUT6s
+    n = ir.encoder.comparator_inputs(ir.input_quant)
+    assert int((n > 0).sum()) == real
+    assert costs["encoder"] == 2.0 * (n > 6).sum() + (n[(n > 1) & (n <= 6)] > 0).sum()  # LUT6 chain / one LUT
     assert ir.lut_cost() == pytest.approx(ir.layers[0].lut_cost() + sum(costs.values()))
+
+
+def _run_tree(tree, bits):
+    """Evaluate a CompressorTree on (N, n_inputs) 0/1 bits: counters count ones, rows are added."""
+    vals = [bits[:, i] for i in range(tree.n_inputs)]
+    for _, ins, outs in tree.counters:
+        assert 3 <= len(ins) <= 6 and 1 <= len(outs) <= len(ins).bit_length()  # every output: a <= 6-input function
+        n = sum(vals[i] for i in ins)
+        vals += [(n >> j) & 1 for j in range(len(outs))]
+    rows = [sum(vals[i] << w for w, i in enumerate(r) if i >= 0) for r in tree.rows]
+    return rows[0] + rows[1]
+
+
+@pytest.mark.parametrize("widths", [[1], [1, 1], [1] * 3, [1] * 7, [1] * 120, [2, 3, 1], [3] * 20, [1, 4, 2, 2, 5]])
+def test_compressor_tree_sums_exactly(widths):
+    from lutnet.ir import compressor_tree
+    tree = compressor_tree(widths)
+    rng = np.random.default_rng(len(widths))
+    codes = np.stack([rng.integers(0, 1 << w, 500) for w in widths], 1)
+    codes[0] = (1 << np.asarray(widths)) - 1  # the largest sum
+    bits = np.concatenate([(codes[:, [k]] >> np.arange(w)) & 1 for k, w in enumerate(widths)], 1)
+    assert np.array_equal(_run_tree(tree, bits), codes.sum(1))
+    assert [len(r) for r in tree.rows] == [int(codes[0].sum()).bit_length()] * 2
+
+
+def test_popcount_head_costs_about_one_lut_per_bit():
+    from lutnet.ir import adder_tree, compressor_tree
+    tree = compressor_tree([1] * 120)
+    assert tree.luts() == 127 and tree.passes == 5  # 42 counters (122 output bits) + a 5-bit adder
+    assert adder_tree([(0, 1)] * 120)[0] == 348  # the balanced adder tree it replaces
+
+
+def test_comparator_cost_counts_only_the_bits_it_reads():
+    from lutnet.ir import QuantSpec, ThermometerEncoder
+    q = QuantSpec(8, False, 1 / 255, 0.0)
+    enc = ThermometerEncoder([[128], [192], [129], [64, 128, 192], [1]])
+    # x >= 128: the top bit (a wire); x >= 192 / x >= 64: two bits (one LUT); x >= 129 / x >= 1: all 8 (two LUT6s)
+    assert enc.comparator_inputs(q).tolist() == [1, 2, 8, 2, 1, 2, 8]
+    assert enc.lut_cost(q) == 7.0
+    qs = QuantSpec(8, True, 1 / 128, 0.0)  # signed: x >= 0 is the inverted sign bit
+    assert ThermometerEncoder([[0], [-64]]).comparator_inputs(qs).tolist() == [1, 2]

@@ -315,6 +315,29 @@ def thermometer_bits(codes, thresholds) -> np.ndarray:
     return (c[:, :, None] >= t[None, :, :]).reshape(c.shape[0], -1).astype(np.int64)
 
 
+# ---------------------------------------------------------------------- config
+def dwn_spec(cfg) -> dict:
+    """What a :class:`lutnet.config.ModelConfig` with ``encoder`` and ``head`` builds, for every
+    framework: ``{"encoder": Thermometer keyword arguments but in_features, "layers": [TableLayer
+    keyword arguments, with out_features], "head": n_classes/tau/argmax}`` (fan-ins and seeds by the
+    config's plan rules; a layer's ``mapping`` is ``"learnable"`` or its connectivity kind)."""
+    from ..errors import ConfigError
+    from .plan import layer_fan_in, layer_seed
+    e, h = cfg.encoder, cfg.head
+    if e is None or h is None:
+        raise ConfigError("model: a table-neuron model needs model.encoder and model.head")
+    q = 2 ** (cfg.input_bits - 1) if cfg.input_signed else 2 ** cfg.input_bits - 1
+    layers = []
+    for i, lc in enumerate(cfg.layers):
+        mapping = lc.mapping or cfg.mapping
+        layers.append({"out_features": lc.out_features, "fan_in": layer_fan_in(cfg, i), "seed": layer_seed(cfg, i),
+                       "mapping": "learnable" if mapping == "learnable" else (lc.connectivity or cfg.connectivity),
+                       "name": f"layer{i}", "mapping_candidates": cfg.mapping_candidates})
+    return {"encoder": {"bits_per_feature": e.bits_per_feature, "fit": e.fit, "input_bits": cfg.input_bits,
+                        "signed": cfg.input_signed, "scale": float(cfg.input_range) / q},
+            "layers": layers, "head": {"n_classes": h.classes, "tau": h.tau, "argmax": h.argmax}}
+
+
 # ---------------------------------------------------------------------- dead-logic removal
 class PruneUnused:
     """IR transformation: drop the logic nothing reads.  Walking back from the last layer, table

@@ -328,20 +328,9 @@ def build_dwn(cfg, in_features: int, X_train=None) -> DWNModel:
     """The DWN-style Keras model a :class:`lutnet.config.ModelConfig` with ``encoder`` and ``head``
     describes, by the rules of :func:`lutnet.nn.dwn.build_dwn` (the same encoder quantizer, fan-ins,
     seeds, drawn wiring and mapping); the thermometer is fitted on ``X_train`` (the training split)."""
-    from ..core.plan import layer_fan_in, layer_seed
-    from ..errors import ConfigError
-    e, h = cfg.encoder, cfg.head
-    if e is None or h is None:
-        raise ConfigError("model: a table-neuron model needs model.encoder and model.head")
-    q = (2 ** (cfg.input_bits - 1) if cfg.input_signed else 2 ** cfg.input_bits - 1)
-    enc = Thermometer(in_features, e.bits_per_feature, e.fit, cfg.input_bits, cfg.input_signed,
-                      float(cfg.input_range) / q)
-    if X_train is not None and e.fit == "quantile":
+    spec = tn.dwn_spec(cfg)
+    enc = Thermometer(in_features, **spec["encoder"])
+    if X_train is not None and enc.fit_kind == "quantile":
         enc.fit(np.asarray(X_train, np.float32))
-    layers = []
-    for i, lc in enumerate(cfg.layers):
-        mapping = lc.mapping or cfg.mapping
-        kind = "learnable" if mapping == "learnable" else (lc.connectivity or cfg.connectivity)
-        layers.append(TableLayer(lc.out_features, layer_fan_in(cfg, i), mapping=kind, seed=layer_seed(cfg, i),
-                                 name=f"layer{i}", mapping_candidates=cfg.mapping_candidates))
-    return DWNModel(enc, layers, n_classes=h.classes, tau=h.tau, argmax=h.argmax, name="dwn")
+    layers = [TableLayer(ls.pop("out_features"), **ls) for ls in spec["layers"]]
+    return DWNModel(enc, layers, **spec["head"], name="dwn")

@@ -425,21 +425,12 @@ def build_dwn(cfg, in_features: int, X_train=None) -> DWNNet:
     describes: thermometer on ``input_bits`` codes over ``[0, input_range]`` (signed: ``[-r, r]``),
     fitted on ``X_train`` (the training split), table layers (``fan_in``, seeds and drawn wiring from
     the config's plan rules, ``mapping``), GroupSum head (``classes``, ``tau``, ``argmax``)."""
-    from ..core.plan import layer_fan_in, layer_seed
-    from ..errors import ConfigError
-    e, h = cfg.encoder, cfg.head
-    if e is None or h is None:
-        raise ConfigError("model: a table-neuron model needs model.encoder and model.head")
-    q = (2 ** (cfg.input_bits - 1) if cfg.input_signed else 2 ** cfg.input_bits - 1)
-    enc = Thermometer(in_features, e.bits_per_feature, e.fit, cfg.input_bits, cfg.input_signed,
-                      float(cfg.input_range) / q)
-    if X_train is not None and e.fit == "quantile":
+    spec = tn.dwn_spec(cfg)
+    enc = Thermometer(in_features, **spec["encoder"])
+    if X_train is not None and enc.fit_kind == "quantile":
         enc.fit(np.asarray(X_train, np.float32))
     layers, src = [], enc.out_features
-    for i, lc in enumerate(cfg.layers):
-        mapping = lc.mapping or cfg.mapping
-        kind = "learnable" if mapping == "learnable" else (lc.connectivity or cfg.connectivity)
-        layers.append(TableLayer(src, lc.out_features, layer_fan_in(cfg, i), mapping=kind, seed=layer_seed(cfg, i),
-                                 name=f"layer{i}", mapping_candidates=cfg.mapping_candidates))
-        src = lc.out_features
-    return DWNNet(enc, layers, n_classes=h.classes, tau=h.tau, argmax=h.argmax)
+    for ls in spec["layers"]:
+        layers.append(TableLayer(src, **ls))
+        src = ls["out_features"]
+    return DWNNet(enc, layers, **spec["head"])

@@ -40,7 +40,7 @@ import numpy as np
 from .. import _templates
 from .._files import atomic_write
 from ..errors import OutputExistsError
-from ..ir import NetworkIR
+from ..ir import NetworkIR, compressor_tree
 
 MANIFEST = "lutnet_rtl.json"
 TABLE_STYLES = ("rom", "case")
@@ -403,17 +403,57 @@ def _emit_head(ir: NetworkIR, d: _Design) -> tuple[str, int]:
     lo, hi = ir.head.score_ranges(last.out_bits, last.out_signed)
     lines = []
     for c in range(ir.n_scores):
-        terms = [_extend("x", int(off[k]), int(ob[k]), bool(last.out_signed[k]), sb) for k in ir.head.members(c)]
-        lines.append(f"    assign y[{(c + 1) * sb - 1}:{c * sb}] = {_tree_sum(terms)};  // class {c}: "
-                     f"{len(terms)} outputs, score in [{int(lo[c])}, {int(hi[c])}]")
+        m = ir.head.members(c)
+        note = f"class {c}: {len(m)} outputs, score in [{int(lo[c])}, {int(hi[c])}]"
+        if last.out_signed[m].any():
+            terms = [_extend("x", int(off[k]), int(ob[k]), bool(last.out_signed[k]), sb) for k in m]
+            lines.append(f"    assign y[{(c + 1) * sb - 1}:{c * sb}] = {_tree_sum(terms)};  // {note}")
+        else:
+            lines += _popcount(f"c{c}", [f"x[{int(off[k]) + b}]" for k in m for b in range(int(ob[k]))],
+                               ob[m].tolist(), f"y[{(c + 1) * sb - 1}:{c * sb}]", sb, note)
     name = f"{d.top}_head"
     d.files[f"{name}.v"] = render(
         "stage.v.j2", name=name, description=f"GroupSum head, {last.out_features} outputs -> {ir.n_scores} class "
         f"scores of {sb} bits ({'signed' if ir.output_quant.signed else 'unsigned'}).",
-        notes=["Class c's score = the exact sum of its outputs' codes (balanced adder tree); class c at",
-               f"bits [c*{sb} +: {sb}]."],
+        notes=[f"Class c's score = the exact sum of its outputs' codes; class c at bits [c*{sb} +: {sb}].",
+               "Unsigned codes: passes of LUT6 bit counters (each output bit a function of <= 6 bits: one",
+               "LUT), then one carry-chain adder (lutnet.ir.compressor_tree); signed: a balanced adder tree."],
         in_width=int(ob.sum()), out_width=ir.n_scores * sb, unused_in=False, body="\n".join(lines)).encode()
     return name, ir.n_scores * sb
+
+
+def _counter(ins: list, outs: list) -> list:
+    """Verilog of one bit counter: ``outs`` (the low 1-3 bits, as wire names) of the number of ones
+    among ``ins`` (3 to 6 bit expressions), with AND/OR/XOR only so synthesis maps each output to
+    one LUT."""
+    a, b, c, d, e, f = (ins + ["1'b0"] * 6)[:6]
+    s1, c1 = f"({a} ^ {b} ^ {c})", f"(({a} & {b}) | ({a} & {c}) | ({b} & {c}))"
+    if len(ins) == 3:
+        exprs = [s1, c1]
+    else:
+        s2, c2 = f"({d} ^ {e} ^ {f})", f"(({d} & {e}) | ({d} & {f}) | ({e} & {f}))"
+        k = f"({s1} & {s2})"
+        exprs = [f"{s1} ^ {s2}", f"{c1} ^ {c2} ^ {k}", f"({c1} & {c2}) | ({c1} & {k}) | ({c2} & {k})"]
+    return [f"    wire {o} = {x};" for o, x in zip(outs, exprs)]
+
+
+def _popcount(prefix: str, bits: list, widths: list, target: str, width: int, note: str) -> list:
+    """Lines assigning ``target`` (``width`` bits) = the sum of unsigned operands whose bits (LSB first,
+    operand by operand) are ``bits``: the counters and final adder of ``compressor_tree(widths)``."""
+    tree = compressor_tree(widths)
+    names = list(bits)
+    lines = [f"    // {note}: {len(tree.counters)} bit counters in {tree.passes} pass(es), then one adder"]
+    for _, ins, outs in tree.counters:
+        out_names = [f"{prefix}_{o}" for o in outs]
+        lines += _counter([names[i] for i in ins], out_names)
+        names += out_names
+    row = [", ".join("1'b0" if i < 0 else names[i] for i in reversed(r)) for r in tree.rows]
+    w = tree.width
+    total = f"{{{row[0]}}}" if all(i < 0 for i in tree.rows[1]) else f"{{{row[0]}}} + {{{row[1]}}}"
+    lines.append(f"    wire [{w - 1}:0] {prefix}_sum = {total};")
+    lines.append(f"    assign {target} = " + (f"{prefix}_sum[{width - 1}:0];" if width <= w else
+                                               f"{{{width - w}'b0, {prefix}_sum}};"))
+    return lines
 
 
 def _emit_argmax(ir: NetworkIR, d: _Design) -> tuple[str, int]:

@@ -3,8 +3,10 @@ every LUT count of a design includes them.
 
 * ``method="estimate"``: a cost model (not a synthesis result): one comparator per threshold inside
   the code range, 1 LUT up to 6 input bits, else a chain of ``ceil((bits - 1) / 5)`` LUT6s
-  (:func:`lutnet.ir.comparator_luts`); adders of the per-class balanced trees one LUT per result bit
-  (carry-chain adders); argmax ``n - 1`` compare-select nodes of ``2 * bits + index bits`` LUTs.
+  (:func:`lutnet.ir.comparator_luts`); a class score over unsigned codes one LUT per output bit of
+  its LUT6 bit counters plus one per bit of its final carry-chain adder (:func:`lutnet.ir.compressor_tree`,
+  exactly the emitted structure), over signed codes one LUT per result bit of a balanced adder tree;
+  argmax ``n - 1`` compare-select nodes of ``2 * bits + index bits`` LUTs.
   Against Yosys 0.23 on a DWN-sm-like design (784 8-bit features x 2 thresholds, 1,000 one-bit
   outputs in 10 classes): encoder 3,136 vs 2,428 LUTs (+1,985 MUXF7), head 2,910 vs 2,116 LUTs
   (+562 MUXF7), argmax 162 vs 127 LUTs.
@@ -24,7 +26,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..ir import NetworkIR, adder_tree
+from ..ir import NetworkIR, adder_tree, compressor_tree
 from . import emit
 
 STAGES = ("encoder", "head", "argmax")
@@ -66,16 +68,20 @@ def _estimate(ir: NetworkIR, stage: str) -> dict:
         last = ir.layers[-1]
         total = int(round(ir.head.lut_cost(last.out_bits, last.out_signed)))
         luts["LUT2"] = total
-        sizes = [len(ir.head.members(c)) for c in range(ir.n_scores)]
-        levels = max(math.ceil(math.log2(s)) if s > 1 else 0 for s in sizes)
-        adders = 0
-        lo, hi = ir.head.score_ranges(last.out_bits, last.out_signed)
+        adders = counters = levels = 0
         for c in range(ir.n_scores):
             m = ir.head.members(c)
             ob, sg = last.out_bits[m], last.out_signed[m]
-            rng = [(-(1 << (b - 1)) if s else 0, (1 << (b - 1)) - 1 if s else (1 << b) - 1) for b, s in zip(ob, sg)]
-            adders += adder_tree(rng)[1]
-        info = {"adders": adders, "score_bits": int(ir.score_encoding()[0][0])}
+            if sg.any():
+                rng = [(-(1 << (b - 1)) if s else 0, (1 << (b - 1)) - 1 if s else (1 << b) - 1) for b, s in zip(ob, sg)]
+                adders += adder_tree(rng)[1]
+                levels = max(levels, math.ceil(math.log2(len(m))) if len(m) > 1 else 0)
+            else:
+                tree = compressor_tree(ob.tolist())
+                counters += len(tree.counters)
+                adders += int(any(i >= 0 for i in tree.rows[1]))
+                levels = max(levels, tree.passes + 1)
+        info = {"adders": adders, "bit_counters": counters, "score_bits": int(ir.score_encoding()[0][0])}
     else:
         total = int(round(ir.argmax_cost()))
         luts["LUT3"] = total

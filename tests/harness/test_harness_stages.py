@@ -27,6 +27,19 @@ def test_every_level_agrees_with_stages(tmp_path, signed, stages, emit):
     assert set(r.levels) == {"ir", "onnx", "cpp", "verilog", "icarus", "postsynth"} and not r.mismatches
 
 
+@pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS), reason=f"needs {', '.join(TOOLS)}")
+@pytest.mark.parametrize("bits,widths", [(1, (40,)), (2, (6, 23))])
+def test_popcount_head_with_bit_counters_is_exact(tmp_path, bits, widths):
+    """Wide unsigned groups: the head is built from several passes of LUT6 bit counters."""
+    from lutnet.ir import compressor_tree
+    ir = random_network_ir(3, n_inputs=6, widths=widths, fan_in=3, bits=bits, n_classes=2, argmax=True)
+    m = ir.head.members(1)
+    assert compressor_tree(ir.layers[-1].out_bits[m].tolist()).passes >= 2
+    r = check_levels(ir, random_input_codes(ir, 400, seed=5), levels=("ir", "cpp", "verilog", "icarus", "postsynth"),
+                     work_dir=tmp_path, lint=True)
+    assert r.ok and not r.mismatches, str(r)
+
+
 def test_strategy_draws_every_stage():
     seen = {"encoder": 0, "head": 0, "argmax": 0, "none": 0}
 
