@@ -149,13 +149,11 @@ def synth_mode(args, name) -> str:
 
 
 def run_design(name: str, seed, args, ds, log) -> dict:
-    from lutnet.builder import build_model
     from lutnet.checkpoint import load_checkpoint, save_checkpoint
     from lutnet.config import load_config, resolve_config
     from lutnet.core.table_neuron import PruneUnused
     from lutnet.frontend import get_frontend
     from lutnet.ir import NetworkIR
-    from lutnet.train import fit
 
     cfg_file = resolve_config(name)
     cfg = load_config(cfg_file)
@@ -190,7 +188,6 @@ def run_design(name: str, seed, args, ds, log) -> dict:
         model, _, metrics = load_checkpoint(ckpt)
         log(f"[{cfg.name} seed {seed}] trained model loaded from {ckpt}")
     else:
-        model = build_model(cfg.model, ds.X_train.shape[1], ds.X_train)
         log(f"[{cfg.name} seed {seed}] training {epochs} epoch(s) on {len(ds.X_train):,} images "
             f"(validation {cfg.train.val_fraction:.0%} of them) ...")
         t0 = time.time()
@@ -200,7 +197,9 @@ def run_design(name: str, seed, args, ds, log) -> dict:
             hist.append(rec)
             log(f"    epoch {rec['epoch'] + 1}/{epochs}: loss {rec['loss']:.3f}, train {rec['train_acc']:.4f}, "
                 f"val {rec['val_acc']:.4f}, {time.time() - t0:.0f} s")
-        tr = fit(model, ds.X_train, ds.y_train, cfg.train, progress=False, log=log, on_epoch=on_epoch)
+        # model.learn_connectivity runs as in lutnet train (Frontend.build_and_fit)
+        model, tr = fe.build_and_fit(cfg.model, cfg.train, ds.X_train, ds.y_train, progress=False, log=log,
+                                     on_epoch=on_epoch)
         metrics = {"train_seconds": round(time.time() - t0, 1), "best_epoch": tr.best_epoch,
                    "val_acc": tr.best_val_acc, "history": tr.history}
         save_checkpoint(ckpt, model, cfg, ds.X_train.shape[1], metrics, overwrite=True)

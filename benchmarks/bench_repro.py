@@ -194,12 +194,11 @@ def sampled_yosys(ir, k: int, seed: int, jobs: int, cache_dir, log) -> dict:
 
 
 def run_model(name: str, args, ds, log) -> dict:
-    from lutnet.builder import build_model
     from lutnet.checkpoint import load_checkpoint, save_checkpoint
     from lutnet.export import to_ir
+    from lutnet.frontend import get_frontend
     from lutnet.ir import NetworkIR
     from lutnet.rtl import build_report, format_report
-    from lutnet.train import fit
 
     cfg_file = resolve_config(name)
     cfg = load_config(cfg_file)
@@ -228,11 +227,12 @@ def run_model(name: str, args, ds, log) -> dict:
     else:
         cfg.train.epochs = epochs
         torch.manual_seed(cfg.model.seed)
-        model = build_model(cfg.model, ds.X_train.shape[1], ds.X_train)
         log(f"[{cfg.name}] training {epochs} epoch(s) on {len(ds.X_train):,} samples "
             f"(validation {cfg.train.val_fraction:.0%} of them) ...")
         t0 = time.time()
-        tr = fit(model, ds.X_train, ds.y_train, cfg.train, progress=True)
+        # model.learn_connectivity runs as in lutnet train (Frontend.build_and_fit)
+        model, tr = get_frontend("torch").build_and_fit(cfg.model, cfg.train, ds.X_train, ds.y_train, progress=True,
+                                                        log=log)
         metrics = {"train_seconds": round(time.time() - t0, 1), "best_epoch": tr.best_epoch,
                    "val_acc": tr.best_val_acc, "history": tr.history}
         save_checkpoint(ckpt, model, cfg, ds.X_train.shape[1], metrics, overwrite=True)

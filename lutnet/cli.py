@@ -36,13 +36,9 @@ def cmd_train(args):
     ckpt = check_output(out / fe.checkpoint_name, args.force)
     ds = _load_data(cfg, args.limit)
     check_model(cfg.model, ds.n_features, str(resolve_config(args.config)), max_rows=args.max_rows)
-    if cfg.model.learn_connectivity is not None:  # wider pre-training, knapsack/group lasso, frozen fan-in
-        from .pruning.learn import fit_learned
-        model, result, _ = fit_learned(fe, cfg.model, cfg.train, ds.X_train, ds.y_train,
-                                       log=(lambda *a: None) if args.quiet else print, progress=not args.quiet)
-    else:
-        model = fe.build(cfg.model, ds.n_features, ds.X_train)  # imports the framework
-        result = fe.fit(model, ds.X_train, ds.y_train, cfg.train, progress=not args.quiet)
+    # learn_connectivity: wider pre-training, knapsack/group lasso, frozen fan-in (Frontend.build_and_fit)
+    model, result = fe.build_and_fit(cfg.model, cfg.train, ds.X_train, ds.y_train, progress=not args.quiet,
+                                     log=(lambda *a: None) if args.quiet else print)
     test_acc = fe.accuracy(model, ds.X_test, ds.y_test)
     metrics = {"best_epoch": result.best_epoch, "val_acc": result.best_val_acc, "test_acc": test_acc,
                "history": result.history}

@@ -56,6 +56,21 @@ class Frontend:
         """Train with a :class:`~lutnet.config.TrainConfig`; returns a ``TrainResult``."""
         return self._impl("fit")(model, X_train, y_train, cfg, progress=progress, log=log, **kwargs)
 
+    def build_and_fit(self, model_cfg, train_cfg, X_train, y_train, progress: bool = True, log=print,
+                      on_epoch=None):
+        """``(model, TrainResult)`` of a config, the way ``lutnet train`` does it: with
+        ``model.learn_connectivity`` a wider pre-training then knapsack / group-lasso input selection
+        and fine-tuning (:func:`lutnet.pruning.learn.fit_learned`; ``on_epoch`` sees the pre-training
+        epochs), else :meth:`build` and :meth:`fit`."""
+        if model_cfg.learn_connectivity is not None:
+            from .pruning.learn import fit_learned
+            model, result, _ = fit_learned(self, model_cfg, train_cfg, X_train, y_train, log=log, progress=progress,
+                                           on_epoch=on_epoch)
+            return model, result
+        model = self.build(model_cfg, np.shape(X_train)[-1], X_train)
+        kw = {} if on_epoch is None else {"on_epoch": on_epoch}
+        return model, self.fit(model, X_train, y_train, train_cfg, progress=progress, log=log, **kw)
+
     def accuracy(self, model, X, y) -> float:
         return self._impl("accuracy")(model, X, y)
 

@@ -187,13 +187,14 @@ def _cap_start_fan_ins(cfg, in_features: int, pool_size: int | None):
     return dataclasses.replace(cfg, layers=layers)
 
 
-def fit_learned(frontend, model_cfg, train_cfg, X_train, y_train, log=print, progress: bool = False):
+def fit_learned(frontend, model_cfg, train_cfg, X_train, y_train, log=print, progress: bool = False, on_epoch=None):
     """Build, train and learn the connectivity of ``model_cfg`` (which has ``learn_connectivity``)
     with ``frontend`` (:func:`lutnet.frontend.get_frontend`): pre-train at the start fan-in for
     ``pretrain_epochs`` (default ``train_cfg.epochs``; group lasso: with the penalty), then
     :func:`learn_connectivity` with ``finetune_epochs`` of fine-tuning per step.  Returns
-    ``(model, TrainResult of the last fine-tuning, LearnResult)``; the model has the config's target
-    fan-ins, so a checkpoint of it loads with ``model_cfg``."""
+    ``(model, TrainResult of the last fine-tuning (of the pre-training without fine-tuning),
+    LearnResult)``; the model has the config's target fan-ins, so a checkpoint of it loads with
+    ``model_cfg``.  ``on_epoch(record)`` is called after each pre-training epoch."""
     from ..builder import input_pool
     from ..core.plan import layer_fan_in
     lc = model_cfg.learn_connectivity
@@ -211,8 +212,8 @@ def fit_learned(frontend, model_cfg, train_cfg, X_train, y_train, log=print, pro
     target = frontend.prune_target(model)
     ctx = target.group_lasso(lc.lasso) if lc.kind == "group_lasso" else contextlib.nullcontext()
     with ctx:
-        frontend.fit(model, X_train, y_train, pre, progress=progress)
-    last = {}
+        kw = {} if on_epoch is None else {"on_epoch": on_epoch}
+        last = {"result": frontend.fit(model, X_train, y_train, pre, progress=progress, **kw)}
 
     def finetune(m, X, y):
         last["result"] = frontend.fit(m, X, y, dataclasses.replace(train_cfg, epochs=lc.finetune_epochs),

@@ -28,10 +28,10 @@ def run_trial(params: dict, spec: dict, report, checkpoint_dir=None) -> dict:
     import numpy as np
     import torch
 
-    from ..builder import build_model
     from ..checkpoint import save_checkpoint
     from ..data import load_dataset, train_val_split
     from ..export import to_ir
+    from ..frontend import get_frontend
     from ..rtl.report import build_report
     from ..train import fit
     from ..verify import verify
@@ -44,15 +44,15 @@ def run_trial(params: dict, spec: dict, report, checkpoint_dir=None) -> dict:
     limit = spec.get("limit") or cfg.data.limit
     if limit:
         ds = ds.subset(int(limit))
-    model = build_model(cfg.model, ds.n_features, ds.X_train)
-
     def on_epoch(rec):
         if spec.get("search") in ("tpe", "nsga2"):  # Optuna's multi-objective search takes final results only
             return
         report({"val_acc": float(rec["val_acc"]), "epoch": int(rec["epoch"]) + 1, "loss": float(rec["loss"]),
                 "final": False}, None)
 
-    result = fit(model, ds.X_train, ds.y_train, cfg.train, progress=False, on_epoch=on_epoch)
+    # model.learn_connectivity: knapsack / group-lasso input selection, as lutnet train does
+    model, result = get_frontend("torch").build_and_fit(cfg.model, cfg.train, ds.X_train, ds.y_train, progress=False,
+                                                        log=lambda *a: None, on_epoch=on_epoch)
     budget = params.get("prune.lut_budget")
     pruned = False
     if budget is not None:
