@@ -150,7 +150,7 @@ def run_demo(epochs: int | None = None, out=None, force: bool = False, progress:
     else:
         t0 = time.time()
         rep = hls_v.build(vendor=False, method="yosys", verbose=False)
-        _step(7, f"build report, Yosys synth_xilinx ({time.time() - t0:.0f} s; results cached by table):")
+        _step(7, f"build report, Yosys synth_xilinx ({time.time() - t0:.0f} s; the whole design in one run, cached):")
         print(format_report(rep["report"]))
 
     print(f"\nartifacts in {out}/:\n"

@@ -9,9 +9,11 @@ Public API (used by the hls4ml backend and the CLI):
 * ``lint(out_dir_or_info) -> LintResult``
 * ``build_plan(ir, *, method="yosys", jobs=2, cache_dir=None) -> dict``: what a build will run, its
   expected time and how to get the estimate instead (``message``, ``seconds``), before it starts
-* ``build_report(ir | ir_file | verilog_dir, *, method="estimate"|"yosys"|"vivado", jobs=2,
+* ``build_report(ir | ir_file | verilog_dir, *, method="estimate"|"yosys"|"yosys-tables"|"vivado", jobs=2,
   cache_dir=None, progress=True, ...) -> dict`` (with ``progress`` the plan, then ``done/total,
-  elapsed, ETA`` lines on stderr), ``format_report(report) -> str``, ``write_report(report, out)``
+  elapsed, ETA`` lines on stderr), ``format_report(report) -> str``, ``write_report(report, out)``;
+  ``"yosys"`` synthesizes the whole design in one run (cached by design), ``"yosys-tables"`` each
+  distinct table (cached by table, summed) plus the stage modules
 """
 from .emit import VerilogInfo, latency_of, load_info, write_verilog  # noqa: F401
 from .lint import LintResult, lint  # noqa: F401

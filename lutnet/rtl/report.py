@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, IRFormatError
-from ..ir import LayerIR, NetworkIR
+from ..ir import NetworkIR
 from . import emit, estimate
 
 METHODS = ("estimate", "yosys", "yosys-tables", "vivado")
@@ -330,48 +330,25 @@ def _flow_description(method: str) -> str:
             f"summed per neuron{note}")
 
 
-def _table_view(ir: NetworkIR, care_codes) -> tuple[NetworkIR, np.ndarray]:
-    """The table layers of ``ir`` as a network of their own (input: layer 0's sources, output: the
-    last layer's codes; not validated) and the care codes at its input (the encoder's bits)."""
-    if ir.encoder is None and ir.head is None and not ir.argmax:
-        return ir, care_codes
-    from ..ir import QuantSpec
-    codes = np.asarray(care_codes, np.int64)
-    iq, n = ir.input_quant, ir.n_inputs
-    if ir.encoder is not None:
-        codes = ir.encoder.encode(codes)
-        iq, n = QuantSpec(1, False, 1.0, 0.0), ir.n_encoded
-    last = ir.layers[-1]
-    oq = QuantSpec(int(last.out_bits.max()), bool(last.out_signed.any()), 1.0, 0.0)
-    return NetworkIR(iq, n, ir.layers, oq), codes
-
-
-def dont_care_ir(ir: NetworkIR, care_codes) -> NetworkIR:
-    """A copy of ``ir`` whose table rows never addressed on ``care_codes`` are filled to shrink
-    logic (identical to ``ir`` on every input in ``care_codes``)."""
-    masks = estimate.care_masks(*_table_view(ir, care_codes))
-    layers = []
-    for L, m in zip(ir.layers, masks):
-        t = L.tables.astype(np.int64).copy()
-        for k in range(L.out_features):
-            s, e = L.offsets[k], L.offsets[k + 1]
-            t[s:e] = estimate.fill_dont_cares(t[s:e], m[s:e], int(L.address_bits[k]), int(L.out_bits[k]),
-                                              bool(L.out_signed[k]))
-        layers.append(LayerIR(L.name, L.indices, L.in_bits, L.in_signed, L.out_bits, L.out_signed, t,
-                              L.offsets, L.kind, dict(L.attrs, dont_cares_filled=True)))
-    return NetworkIR(ir.input_quant, ir.n_inputs, layers, ir.output_quant,
-                     dict(ir.metadata, dont_cares_filled=True), ir.encoder, ir.head, ir.argmax).validate()
+def dont_care_ir(ir: NetworkIR, care_codes, rule: str = "support") -> NetworkIR:
+    """A copy of ``ir`` whose table rows never addressed on ``care_codes`` (input codes of the
+    training split) are rewritten to shrink logic: :class:`lutnet.transforms.DontCareMinimize`
+    (identical to ``ir`` on every input in ``care_codes``)."""
+    from ..transforms.dontcare import DontCareMinimize
+    return DontCareMinimize(care_codes, "train", codes=True, rule=rule).apply(ir)[0]
 
 
 def _dont_care_section(ir, care_codes, method, jobs, cache_dir, progress, total, executor="threads", pipeline=1,
                        input_reg=False, output_reg=True) -> dict:
+    from ..transforms.dontcare import DontCareMinimize
     care_codes = np.asarray(care_codes, np.int64)
-    dc = dont_care_ir(ir, care_codes)
+    dc, rewrite = DontCareMinimize(care_codes, "train", codes=True).apply(ir)
     same = bool(np.array_equal(dc.evaluate(care_codes), ir.evaluate(care_codes)))
-    masks = estimate.care_masks(*_table_view(ir, care_codes))
     stats = _neuron_stats(dc, method, jobs, cache_dir, progress, executor)
     per_layer = [_sum_stats(s)["luts"] for s in stats]
-    out = {"care_vectors": int(len(care_codes)), "care_fraction": [round(float(m.mean()), 4) for m in masks],
+    frac = [round(1 - r["unreached"] / max(1, r["rows"]), 4) for r in rewrite.layers]
+    out = {"care_vectors": int(len(care_codes)), "care_fraction": frac,
+           "rows_rewritten": rewrite.rows_rewritten, "rule": rewrite.rule,
            "luts_without": total["luts"], "luts_with_per_layer": per_layer, "identical_on_care_set": same}
     if method == "yosys":  # the rewritten design synthesized whole, like the reported total
         from . import synth
