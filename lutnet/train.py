@@ -4,6 +4,7 @@ shared with the Keras trainer (:mod:`lutnet.core.training`)."""
 from __future__ import annotations
 
 import copy
+import time
 
 import numpy as np
 import torch
@@ -27,11 +28,13 @@ def accuracy(model, X, y, batch_size: int = 4096) -> float:
         model.train(was)
 
 
-def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=print, on_epoch=None) -> TrainResult:
+def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=print, on_epoch=None,
+        param_groups=None) -> TrainResult:
     """Train ``model`` on (X_train, y_train); a stratified ``cfg.val_fraction`` of it is held out for
     validation.  The weights of the epoch with the best validation accuracy are restored at the end.
-    ``on_epoch(record)`` is called after every epoch with its loss and accuracies (e.g. to report to
-    a sweep scheduler that may stop the trial)."""
+    ``on_epoch(record)`` is called after every epoch with its loss, accuracies and seconds (e.g. to
+    report to a sweep scheduler that may stop the trial).  ``param_groups``: Adam parameter groups
+    (e.g. another learning rate for some parameters) instead of ``model.parameters()``."""
     X_tr, y_tr, X_val, y_val = split(X_train, y_train, cfg)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -39,12 +42,14 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
     y_tr = torch.as_tensor(y_tr, dtype=torch.long)
     n = len(X_tr)
     steps = steps_total(n, cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.Adam(model.parameters() if param_groups is None else param_groups, lr=cfg.lr,
+                           weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     best = BestEpoch()
     best_state = None
     bar = tqdm(range(cfg.epochs), disable=not progress, desc="train", unit="epoch")
     for epoch in bar:
+        t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=gen)
         total, correct, seen = 0.0, 0, 0
@@ -64,6 +69,7 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             seen += len(idx)
         if best.record(epoch, total / max(seen, 1), correct / max(seen, 1), accuracy(model, X_val, y_val)):
             best_state = copy.deepcopy(model.state_dict())
+        best.last["seconds"] = round(time.perf_counter() - t0, 2)
         bar.set_postfix_str(best.describe())
         if on_epoch is not None:
             on_epoch(best.last)

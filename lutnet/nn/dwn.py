@@ -15,9 +15,6 @@ integers, a table neuron outputs ``w[addr] > 0`` and the head sums bits; so
 """
 from __future__ import annotations
 
-import math
-import time
-
 import numpy as np
 import torch
 from torch import nn
@@ -358,52 +355,28 @@ class DWNNet(nn.Module):
 # ---------------------------------------------------------------------- training
 def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int = 128, lr: float = 1e-2,
             val_fraction: float = 0.1, seed: int = 0, log=print, mapping_lr: float | None = None):
-    """Adam with a cosine schedule; the encoder's thresholds are fitted on the training split (minus the
-    validation split); the best epoch on validation accuracy (inference path) is restored.  Returns a
-    ``TrainResult`` (history has per-epoch seconds)."""
-    from types import SimpleNamespace
-
-    from ..core.training import BestEpoch, split
-    X_tr, y_tr, X_val, y_val = split(X_train, y_train, SimpleNamespace(val_fraction=val_fraction, seed=seed))
+    """The trainer of every PyTorch LUT model (:func:`lutnet.train.fit`: Adam + cosine schedule, the
+    best validation epoch on the inference path restored) after fitting the thermometer on the
+    training split minus the validation split; ``mapping_lr``: another learning rate for the learnable
+    mappings' scores.  Returns a ``TrainResult`` (its history has per-epoch seconds)."""
+    from ..config import TrainConfig
+    from ..core.training import split
+    from ..train import fit
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed)
+    X_tr, _, _, _ = split(X_train, y_train, cfg)
     if model.encoder.fit_kind == "quantile" or not model.encoder.fitted:
         model.encoder.fit(X_tr)
-    torch.manual_seed(seed)
-    map_params = [p for n, p in model.named_parameters() if n.endswith("mapping.scores")]
-    other = [p for n, p in model.named_parameters() if not n.endswith("mapping.scores")]
-    groups = [{"params": other, "lr": lr}] + ([{"params": map_params, "lr": mapping_lr or lr}] if map_params else [])
-    opt = torch.optim.Adam(groups)
-    steps = max(1, len(X_tr) // batch_size) * epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
-    best, best_state = BestEpoch(), None
-    rng = np.random.default_rng(seed)
-    Xt, yt = torch.from_numpy(X_tr), torch.from_numpy(y_tr)
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        model.train()
-        perm = torch.from_numpy(rng.permutation(len(X_tr)))
-        total, n, correct = 0.0, 0, 0
-        for i in range(0, len(perm) - batch_size + 1, batch_size):
-            idx = perm[i:i + batch_size]
-            logits = model(Xt[idx])
-            loss = nn.functional.cross_entropy(logits, yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-            n += len(idx)
-            correct += int((logits.argmax(1) == yt[idx]).sum())
-        secs = time.perf_counter() - t0
-        val_acc = _accuracy(model, X_val, y_val)
-        if best.record(epoch, total / max(n, 1), correct / max(n, 1), val_acc):
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        best.last["seconds"] = secs
+    groups = None
+    if mapping_lr is not None:
+        named = list(model.named_parameters())
+        groups = [{"params": [p for n, p in named if not n.endswith("mapping.scores")], "lr": lr},
+                  {"params": [p for n, p in named if n.endswith("mapping.scores")], "lr": mapping_lr}]
+
+    def on_epoch(rec):
         if log:
-            log(f"epoch {epoch + 1}/{epochs}: {best.describe()}, train acc {correct / max(n, 1):.4f}, {secs:.1f} s")
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return best.result
+            log(f"epoch {rec['epoch'] + 1}/{epochs}: loss {rec['loss']:.3f}, val {rec['val_acc']:.3f}, "
+                f"train acc {rec['train_acc']:.4f}, {rec['seconds']:.1f} s")
+    return fit(model, X_train, y_train, cfg, progress=False, on_epoch=on_epoch, param_groups=groups)
 
 
 def _accuracy(model: DWNNet, X, y) -> float:
