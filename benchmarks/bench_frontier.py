@@ -18,9 +18,12 @@ For every (design, seed):
    unread thermometer bits and hidden neurons, outputs unchanged), and check bit-exactness on all
    10,000 test images: the model's outputs vs the IR, the IR vs the pruned IR (and the emitted
    Verilog under Verilator with ``--verilator``); the test accuracy is measured once, on the IR;
-3. synthesize the pruned IR with ``--synth`` (``lutnet.rtl.build_report`` method: ``yosys`` =
-   Yosys ``synth_xilinx`` per table plus the encoder / head / argmax stage modules; ``estimate`` =
-   lutnet's estimator; any other method ``build_report`` knows).  The LUT count is the whole
+   With ``--hls4ml`` the trained model also goes through hls4ml's own converter with
+   ``backend="LUTNet"`` (``convert_from_pytorch_model``): the C++ firmware compiled with g++ (C
+   simulation) and the Verilog under Verilator each predict all test images, compared with the model;
+3. synthesize the pruned IR with ``--synth`` (``lutnet.rtl.build_report`` method: ``yosys`` = one
+   Yosys ``synth_xilinx -flatten`` run on the whole design; ``yosys-tables`` = the per-table sum plus
+   stage modules; ``estimate`` = lutnet's estimator; any other method ``build_report`` knows).  The LUT count is the whole
    circuit: thermometer encoder, tables, popcount head and argmax where the design has them (the
    LogicNets-family anchors take 1- or 2-bit input codes quantized in software: no encoder).
 
@@ -52,10 +55,10 @@ if str(ROOT) not in sys.path:
 POINTS = ("lutnet-mnist-frontier-l", "lutnet-mnist-frontier-s")
 ANCHORS = ("dwn-mnist-sm", "dwn-mnist-lg", "neuralut-assemble-mnist", "polylut-add-mnist-hdr-add2",
            "polylut-mnist-hdr")
-# CPU epoch budgets (the published runs use 100-500 epochs on GPUs; 2 CPU cores shared by 6 agents here):
-# ``--epochs`` / ``--train-limit`` override; the anchors get one pass, the NeuraLUT-Assemble demo (5,110
-# sub-network tables) one pass over 20,000 images
-EPOCHS = {"lutnet-mnist-frontier-l": 6, "lutnet-mnist-frontier-s": 8, "dwn-mnist-sm": 1, "dwn-mnist-lg": 1,
+# CPU epoch budgets (the published runs use 100-500 epochs on GPUs; 2 CPU cores here): ``--epochs`` /
+# ``--train-limit`` override; lutnet's points 20 epochs, the DWN anchors 4 (their YAMLs' budget), the
+# others one or two passes, the NeuraLUT-Assemble demo (5,110 sub-network tables) one pass over 20,000 images
+EPOCHS = {"lutnet-mnist-frontier-l": 20, "lutnet-mnist-frontier-s": 20, "dwn-mnist-sm": 4, "dwn-mnist-lg": 4,
           "neuralut-assemble-mnist": 1, "polylut-add-mnist-hdr-add2": 2, "polylut-mnist-hdr": 1}
 TRAIN_LIMIT = {"neuralut-assemble-mnist": 20000}
 TARGETS = {"L": (0.98, 4000), "S": (0.97, 700)}
@@ -102,6 +105,8 @@ def parse_args(argv=None):
     p.add_argument("--jobs", type=int, default=2, help="parallel Yosys processes")
     p.add_argument("--cache-dir", default=None, help="Yosys cache (default: lutnet's cache)")
     p.add_argument("--verilator", action="store_true", help="also simulate the emitted Verilog on the test images")
+    p.add_argument("--hls4ml", action="store_true",
+                   help="also convert the model with hls4ml (backend LUTNet): C simulation and Verilator on the test images")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--mnist-dir", default=str(SHARED_MNIST))
     p.add_argument("--out", default=str(ROOT / "runs" / "frontier"))
@@ -171,7 +176,8 @@ def run_design(name: str, seed, args, ds, log) -> dict:
     res_file, mode = d / "result.json", synth_mode(args, cfg.name)
     if res_file.is_file() and not args.force and not args.resynth:
         res = json.loads(res_file.read_text())
-        if res.get("synth_mode") == mode and (res.get("rtl_mismatches") is not None or not args.verilator):
+        if (res.get("synth_mode") == mode and (res.get("rtl_mismatches") is not None or not args.verilator)
+                and (res.get("hls4ml") is not None or not args.hls4ml)):
             log(f"[{cfg.name} seed {seed}] done before ({d}); skipped")
             return res
     fe = get_frontend("torch")
@@ -241,6 +247,9 @@ def run_design(name: str, seed, args, ds, log) -> dict:
         log(f"[{cfg.name} seed {seed}] Verilator on {len(codes):,} test images: {res['rtl_mismatches']} mismatches "
             f"({time.time() - t0:.0f} s)")
 
+    if args.hls4ml:
+        res["hls4ml"] = hls4ml_check(model, X_test, d, log, f"[{cfg.name} seed {seed}]")
+
     # 3. synthesis of the whole circuit (pruned IR)
     from lutnet.rtl import build_report
     t0 = time.time()
@@ -269,6 +278,29 @@ def run_design(name: str, seed, args, ds, log) -> dict:
     return res
 
 
+def hls4ml_check(model, X, d: Path, log, tag: str) -> dict:
+    """The user's hls4ml path on the trained model: ``convert_from_pytorch_model(model,
+    backend="LUTNet")`` to C++ (compiled with g++: the C simulation) and to Verilog (Verilator), each
+    predicting every image of ``X``; mismatches are counted against the model's own outputs."""
+    import hls4ml
+
+    from lutnet.frontend import frontend_of
+    want = frontend_of(model).output_codes(model, X)
+    out = {"images": int(len(X))}
+    for output, key in (("cpp", "csim"), ("verilog", "verilator")):
+        t0 = time.time()
+        kw = {"simulator": "verilator"} if output == "verilog" else {}
+        hm = hls4ml.converters.convert_from_pytorch_model(model, output_dir=str((d / f"hls4ml-{output}").resolve()),
+                                                          backend="LUTNet", output=output, overwrite=True, **kw)
+        hm.compile()
+        got = np.asarray(hm.predict(X)).reshape(want.shape)
+        out[f"{key}_mismatches"] = int((got != want).sum())
+        out[f"{key}_seconds"] = round(time.time() - t0, 1)
+        log(f"{tag} hls4ml LUTNet {output} ({'g++ C simulation' if output == 'cpp' else 'Verilator'}) on "
+            f"{len(X):,} test images: {out[f'{key}_mismatches']} mismatches vs the model ({out[f'{key}_seconds']:.0f} s)")
+    return out
+
+
 # ---------------------------------------------------------------------- table, plot
 def _pub_float(v):
     try:
@@ -293,9 +325,13 @@ def table(results: list) -> str:
     for r in results:
         p, st = ({} if r["lutnet_point"] else r.get("published", {})), r.get("stage_luts", {})
         near = nearest_anchor(r, results) if r["lutnet_point"] else None
-        exact = "yes" if r["bit_exact"] and not r.get("rtl_mismatches") else "NO"
+        h = r.get("hls4ml") or {}
+        exact = "yes" if (r["bit_exact"] and not r.get("rtl_mismatches") and not h.get("csim_mismatches")
+                          and not h.get("verilator_mismatches")) else "NO"
         if r.get("rtl_mismatches") is not None:
             exact += "+RTL"
+        if h:
+            exact += "+C+RTL"
         pub_enc = "-" if r["lutnet_point"] else p.get("encoder", "-")
         mark = "~" if r.get("synth_mode") == "yosys" else ""  # one netlist: the stage split is the estimator's
         rows.append([r["design"], str(r["seed"]), f"{r['epochs']}/{r['published_epochs']}",
@@ -394,7 +430,8 @@ def main(argv=None):
     print("encoder LUTs: the thermometer comparators in hardware ('sw': the design takes 1-2-bit input codes "
           "quantized in software; '~': the estimator's split of a whole-design netlist, which has no stages; the "
           "LUTs column is the netlist's); head LUTs: popcount adders + argmax; exact: model = IR = pruned IR on every test "
-          "image (+RTL: Verilator too); vs nearest anchor: LUT ratio to the rebuilt anchor nearest in test accuracy; "
+          "image (+RTL: Verilator too; +C+RTL: hls4ml LUTNet C simulation and Verilator vs the model); "
+          "vs nearest anchor: LUT ratio to the rebuilt anchor nearest in test accuracy; "
           "pub = published (Vivado on xcvu9p; encoder excluded), from each YAML's '# Published:' header.")
     for t in targets(results):
         print(f"target {t['target']}: >= {100 * t['acc']:.1f} % at <= {t['luts']:,} LUTs: worst seed "

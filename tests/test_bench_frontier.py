@@ -80,3 +80,24 @@ def test_quick_run_table_plot_and_resume(tmp_path, capsys):
     assert (out / "frontier.png").stat().st_size > 1000
     again = b.main(args)  # resumes: the finished design is skipped
     assert "skipped" in capsys.readouterr().out and again[0]["test_acc"] == r["test_acc"]
+
+
+@pytest.mark.skipif(not MNIST.is_dir(), reason=f"MNIST not at {MNIST}")
+def test_hls4ml_check_c_simulation_and_verilator_match_the_model(tmp_path, capsys):
+    import shutil
+    if shutil.which("verilator") is None:
+        pytest.skip("needs verilator (make tools)")
+    b = _bench()
+    out = tmp_path / "out"
+    base = ["--quick", "--designs", "lutnet-mnist-frontier-s", "--train-limit", "600", "--test-limit", "200",
+            "--out", str(out), "--mnist-dir", str(MNIST), "--no-plot"]
+    first = b.main(base)[0]
+    assert "hls4ml" not in first
+    r = b.main(base + ["--hls4ml"])[0]  # the trained model is reused; only the missing check runs
+    text = capsys.readouterr().out
+    assert "trained model loaded" in text
+    h = r["hls4ml"]
+    assert h == {**h, "images": 200, "csim_mismatches": 0, "verilator_mismatches": 0}
+    assert "hls4ml LUTNet cpp (g++ C simulation) on 200 test images: 0 mismatches" in text
+    assert "yes+C+RTL" in text
+    assert (out / next(p.name for p in out.iterdir() if p.is_dir()) / "hls4ml-verilog" / "rtl").is_dir()
