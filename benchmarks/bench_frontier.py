@@ -18,7 +18,7 @@ For every (design, seed):
    unread thermometer bits and hidden neurons, outputs unchanged), and check bit-exactness on all
    10,000 test images: the model's outputs vs the IR, the IR vs the pruned IR (and the emitted
    Verilog under Verilator with ``--verilator``); the test accuracy is measured once, on the IR;
-   With ``--hls4ml`` the trained model also goes through hls4ml's own converter with
+   With ``--hls4ml`` each of lutnet's points also goes through hls4ml's own converter with
    ``backend="LUTNet"`` (``convert_from_pytorch_model``): the C++ firmware compiled with g++ (C
    simulation) and the Verilog under Verilator each predict all test images, compared with the model;
 3. synthesize the pruned IR with ``--synth`` (``lutnet.rtl.build_report`` method: ``yosys`` = one
@@ -107,7 +107,8 @@ def parse_args(argv=None):
     p.add_argument("--cache-dir", default=None, help="Yosys cache (default: lutnet's cache)")
     p.add_argument("--verilator", action="store_true", help="also simulate the emitted Verilog on the test images")
     p.add_argument("--hls4ml", action="store_true",
-                   help="also convert the model with hls4ml (backend LUTNet): C simulation and Verilator on the test images")
+                   help="also convert lutnet's points with hls4ml (backend LUTNet): C simulation and Verilator on the test "
+                        "images")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--mnist-dir", default=str(SHARED_MNIST))
     p.add_argument("--out", default=str(ROOT / "runs" / "frontier"))
@@ -178,7 +179,7 @@ def run_design(name: str, seed, args, ds, log) -> dict:
     if res_file.is_file() and not args.force and not args.resynth:
         res = json.loads(res_file.read_text())
         if (res.get("synth_mode") == mode and (res.get("rtl_mismatches") is not None or not args.verilator)
-                and (res.get("hls4ml") is not None or not args.hls4ml)):
+                and (res.get("hls4ml") is not None or not args.hls4ml or not res.get("lutnet_point"))):
             log(f"[{cfg.name} seed {seed}] done before ({d}); skipped")
             return res
     fe = get_frontend("torch")
@@ -248,7 +249,7 @@ def run_design(name: str, seed, args, ds, log) -> dict:
         log(f"[{cfg.name} seed {seed}] Verilator on {len(codes):,} test images: {res['rtl_mismatches']} mismatches "
             f"({time.time() - t0:.0f} s)")
 
-    if args.hls4ml:
+    if args.hls4ml and res["lutnet_point"]:
         res["hls4ml"] = hls4ml_check(model, X_test, d, log, f"[{cfg.name} seed {seed}]")
 
     # 3. synthesis of the whole circuit (pruned IR)
