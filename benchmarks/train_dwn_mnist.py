@@ -44,6 +44,9 @@ def parse_args(argv=None):
     ap.add_argument("--out", default="runs/dwn-mnist")
     ap.add_argument("--no-test", action="store_true", help="exploration: do not evaluate the test images")
     ap.add_argument("--simulate", action="store_true")
+    ap.add_argument("--signed-mapping-grad", action="store_true")
+    ap.add_argument("--clamp-tables", action="store_true")
+    ap.add_argument("--shift", type=int, default=0, help="augment: random image shifts up to N pixels")
     return ap.parse_args(argv)
 
 
@@ -56,9 +59,26 @@ def build(a, n_features: int):
     for i, n in enumerate(nodes):
         layers.append(TableLayer(src, n, fan_in=a.fan_in, mapping="learnable" if i < a.learn_layers else a.wiring,
                                  seed=a.seed * 100 + i, name=f"layer{i}", mapping_candidates=a.candidates or None,
-                                 mapping_tau=a.mapping_tau))
+                                 mapping_tau=a.mapping_tau, clamp=a.clamp_tables,
+                                 mapping_grad="signed" if a.signed_mapping_grad else "binary"))
         src = n
     return DWNNet(enc, layers, n_classes=10, tau=a.tau, argmax=True)
+
+
+def _shift(n):
+    if not n:
+        return None
+
+    def aug(x, gen):
+        b = x.shape[0]
+        img = torch.nn.functional.pad(x.view(b, 28, 28), (n, n, n, n))
+        dx = torch.randint(0, 2 * n + 1, (b,), generator=gen)
+        dy = torch.randint(0, 2 * n + 1, (b,), generator=gen)
+        r = torch.arange(28)
+        rows = (dy[:, None] + r[None, :])[:, :, None]
+        cols = (dx[:, None] + r[None, :])[:, None, :]
+        return img[torch.arange(b)[:, None, None], rows, cols].reshape(b, -1)
+    return aug
 
 
 def main(argv=None):
@@ -77,7 +97,7 @@ def main(argv=None):
     model = build(a, X_train.shape[1])
     t0 = time.perf_counter()
     res = fit_dwn(model, X_train, y_train, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True))
+                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True), augment=_shift(a.shift))
     train_s = time.perf_counter() - t0
     secs = [h["seconds"] for h in res.history]
     out = Path(a.out)

@@ -121,6 +121,8 @@ class ModelConfig:
     head: typing.Optional[HeadConfig] = None
     mapping: typing.Optional[str] = None  # "learnable": every layer learns its wiring (lutnet.nn.dwn)
     mapping_candidates: typing.Optional[int] = None  # learnable mapping: candidate inputs per slot (None: all)
+    mapping_grad: str = "binary"  # table models: "signed" reads bits as -1/+1 in the scores' gradient (DWN)
+    clamp_tables: bool = False  # table models: clip table parameters to [-1, 1] each step (DWN's clamp_luts)
     learn_connectivity: typing.Optional[LearnConnectivityConfig] = None  # lutnet.pruning.learn
 
     def __post_init__(self):
@@ -265,6 +267,13 @@ def _check_dwn(m: ModelConfig, src: str):
             raise ConfigError(f"{src}: {key} must be 'learnable' or 'fixed', got {lm!r}")
     if m.mapping_candidates is not None and m.mapping_candidates < max(l.fan_in or m.fan_in for l in m.layers):
         raise ConfigError(f"{src}: model.mapping_candidates={m.mapping_candidates} must be >= every layer's fan_in")
+    from .core.table_neuron import MAPPING_GRADS
+    if m.mapping_grad not in MAPPING_GRADS:
+        raise ConfigError(f"{src}: model.mapping_grad must be one of {', '.join(MAPPING_GRADS)}, got {m.mapping_grad!r}")
+    if (m.mapping_grad != "binary" or m.clamp_tables) and m.encoder is None:
+        key = "model.mapping_grad" if m.mapping_grad != "binary" else "model.clamp_tables"
+        raise ConfigError(f"{src}: {key} applies to table-neuron models (model.encoder, neuron: {{kind: table}}), "
+                          f"whose neurons read bits; remove it for LUT layers of {m.neuron.kind!r} neurons")
     if m.encoder is not None:
         e = m.encoder
         if e.kind != "thermometer":

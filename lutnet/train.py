@@ -29,7 +29,7 @@ def accuracy(model, X, y, batch_size: int = 4096) -> float:
 
 
 def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=print, on_epoch=None,
-        param_groups=None) -> TrainResult:
+        param_groups=None, augment=None) -> TrainResult:
     """Train ``model`` on (X_train, y_train); a stratified ``cfg.val_fraction`` of it is held out for
     validation.  The weights of the epoch with the best validation accuracy are restored at the end.
     ``on_epoch(record)`` is called after every epoch with its loss, accuracies and seconds (e.g. to
@@ -57,7 +57,8 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             idx = perm[i:i + cfg.batch_size]
             if len(idx) < 2:
                 continue
-            out = model(X_tr[idx])
+            xb = X_tr[idx] if augment is None else augment(X_tr[idx], gen)
+            out = model(xb)
             loss = torch.nn.functional.cross_entropy(out, y_tr[idx])
             opt.zero_grad()
             loss.backward()

@@ -181,6 +181,20 @@ def efd_input_grad(bits, conn, w, m, hi, lo, grad_y) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- learnable mapping
+MAPPING_GRADS = ("binary", "signed")
+"""How a learnable mapping's score for candidate input ``i`` of a slot receives the gradient ``g`` of
+that slot: ``binary`` ``sum_b x[b, i] * g[b]`` (the 0/1 bits), ``signed`` ``sum_b (2 x[b, i] - 1) * g[b]``
+(DWN's ``LearnableMappingFunction``: a bit at 0 counts as -1, so inputs that are off when the slot
+should be on are pushed down too)."""
+
+
+def check_mapping_grad(where: str, grad) -> bool:
+    """True for ``signed``, False for ``binary``; anything else is a :class:`LayerConfigError`."""
+    if grad not in MAPPING_GRADS:
+        raise LayerConfigError(f"{where}: mapping_grad must be one of {', '.join(MAPPING_GRADS)}, got {grad!r}")
+    return grad == "signed"
+
+
 def distinct_argmax(scores, candidates=None) -> np.ndarray:
     """(out, F) input indices: per neuron, slot ``j`` takes its highest-scoring candidate among those
     not taken by slots ``0..j-1``.  ``scores`` (out, F, K); ``candidates`` (out, F, K) input indices
@@ -332,7 +346,9 @@ def dwn_spec(cfg) -> dict:
         mapping = lc.mapping or cfg.mapping
         layers.append({"out_features": lc.out_features, "fan_in": layer_fan_in(cfg, i), "seed": layer_seed(cfg, i),
                        "mapping": "learnable" if mapping == "learnable" else (lc.connectivity or cfg.connectivity),
-                       "name": f"layer{i}", "mapping_candidates": cfg.mapping_candidates})
+                       "name": f"layer{i}", "mapping_candidates": cfg.mapping_candidates,
+                       "clamp": bool(getattr(cfg, "clamp_tables", False)),
+                       "mapping_grad": getattr(cfg, "mapping_grad", "binary")})
     return {"encoder": {"bits_per_feature": e.bits_per_feature, "fit": e.fit, "input_bits": cfg.input_bits,
                         "signed": cfg.input_signed, "scale": float(cfg.input_range) / q},
             "layers": layers, "head": {"n_classes": h.classes, "tau": h.tau, "argmax": h.argmax}}

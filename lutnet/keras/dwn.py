@@ -88,10 +88,12 @@ class TableLayer(tf.keras.layers.Layer):
 
     def __init__(self, units: int, fan_in: int = 6, mapping="random", seed: int = 0,
                  max_address_bits: int = tn.MAX_ADDRESS_BITS, alpha=None, beta=None, mapping_tau: float = 1.0,
-                 mapping_candidates: int | None = None, **kwargs):
+                 mapping_candidates: int | None = None, clamp: bool = False, mapping_grad: str = "binary", **kwargs):
         super().__init__(**kwargs)
         self.where = f"TableLayer {self.name!r}"
         tn.check_table_shape(self.where, fan_in, 1, max_address_bits)
+        tn.check_mapping_grad(self.where, mapping_grad)
+        self.clamp, self.mapping_grad = bool(clamp), mapping_grad
         self.units, self.fan_in, self.seed = int(units), int(fan_in), int(seed)
         self.learn = isinstance(mapping, str) and mapping == "learnable"
         self.mapping_kind = "learnable" if self.learn else (mapping if isinstance(mapping, str) else "explicit")
@@ -107,7 +109,7 @@ class TableLayer(tf.keras.layers.Layer):
         self.mapping = None
         if self.learn:
             self.mapping = LearnableMapping(self, self.in_features, conn, self.seed, self.mapping_candidates,
-                                            self.mapping_tau)
+                                            self.mapping_tau, self.mapping_grad)
             conn = self.mapping.indices()
         self.connectivity = self.add_weight("connectivity", (self.units, self.fan_in), tf.int32,
                                             tf.constant_initializer(conn), trainable=False)
@@ -162,6 +164,8 @@ class TableLayer(tf.keras.layers.Layer):
         if eager:  # in a compiled train step lutnet.keras.train.fit freezes the learned wiring per batch
             self.freeze()
         if training:
+            if self.clamp:  # DWN's clamp_luts, before the step's forward (as lutnet.nn.dwn.TableLayer)
+                self.table.assign(tf.clip_by_value(self.table, -1.0, 1.0))
             conn = tf.convert_to_tensor(self.connectivity)
             xsel = self.mapping.select(x, conn) if self.learn else tf.gather(x, conn, axis=1)
             return self._table_train(xsel)

@@ -33,8 +33,9 @@ class LearnableMapping:
     or over ``K`` candidates per slot drawn around the initial wiring ``init``."""
 
     def __init__(self, layer: tf.keras.layers.Layer, in_features: int, init, seed: int, candidates: int | None = None,
-                 tau: float = 1.0):
+                 tau: float = 1.0, grad: str = "binary"):
         init = np.asarray(init, np.int64)
+        self.signed = tn.check_mapping_grad("LearnableMapping", grad)
         out, fan_in = init.shape
         cand = tn.draw_candidates(in_features, init, candidates, seed)
         self.candidates = None if cand is None else tf.constant(cand.astype(np.int32))
@@ -47,8 +48,9 @@ class LearnableMapping:
         return tn.distinct_argmax(self.scores.numpy(), self._cand_np)
 
     def select(self, x, idx):
-        """``x[:, idx]`` (B, out, F); gradients: softmax(scores / tau) to ``x``, ``x`` to the scores."""
-        scores, cand, tau = self.scores, self.candidates, self.tau
+        """``x[:, idx]`` (B, out, F); gradients: softmax(scores / tau) to ``x``, ``x`` (``signed``:
+        ``2x - 1``) to the scores."""
+        scores, cand, tau, signed = self.scores, self.candidates, self.tau, self.signed
 
         @tf.custom_gradient
         def select(x, scores):
@@ -60,10 +62,15 @@ class LearnableMapping:
                 gt = tf.transpose(tf.reshape(g, (-1, o * f)))  # (OF, B)
                 if cand is None:
                     g2 = tf.reshape(g, (-1, o * f))
-                    return g2 @ tf.reshape(sm, (o * f, k)), tf.reshape(tf.transpose(g2) @ x, (o, f, k))
+                    gs = tf.transpose(g2) @ x
+                    if signed:  # (2x - 1)^T g
+                        gs = 2 * gs - tf.reduce_sum(g2, 0)[:, None]
+                    return g2 @ tf.reshape(sm, (o * f, k)), tf.reshape(gs, (o, f, k))
                 cf = tf.reshape(cand, (-1,))
                 xt = tf.gather(tf.transpose(x), cf)  # (OFK, B)
                 gs = tf.reduce_sum(tf.reshape(xt, (o * f, k, -1)) * gt[:, None, :], -1)
+                if signed:
+                    gs = 2 * gs - tf.reduce_sum(gt, 1)[:, None]
                 contrib = tf.reshape(sm, (o * f, k, 1)) * gt[:, None, :]  # (OF, K, B)
                 gx = tf.math.unsorted_segment_sum(tf.reshape(contrib, (o * f * k, -1)), cf, x.shape[1])
                 return tf.transpose(gx), tf.reshape(gs, (o, f, k))

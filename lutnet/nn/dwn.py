@@ -97,12 +97,13 @@ class Thermometer(nn.Module):
 
 # ---------------------------------------------------------------------- learnable mapping
 class _Select(torch.autograd.Function):
-    """x[:, idx] forward; backward: DWN's learnable mapping (softmax weights to x, x to scores)."""
+    """x[:, idx] forward; backward: DWN's learnable mapping (softmax weights to x, x to scores; with
+    ``signed`` the scores see the one-bit inputs as -1/+1, :func:`lutnet.core.table_neuron.MAPPING_GRADS`)."""
 
     @staticmethod
-    def forward(ctx, x, scores, idx, cand, tau):
+    def forward(ctx, x, scores, idx, cand, tau, signed=False):
         ctx.save_for_backward(x, scores, cand)
-        ctx.tau, ctx.has_cand = tau, cand is not None
+        ctx.tau, ctx.has_cand, ctx.signed = tau, cand is not None, signed
         return x[:, idx]
 
     @staticmethod
@@ -112,27 +113,34 @@ class _Select(torch.autograd.Function):
         sm = torch.softmax(scores / ctx.tau, dim=-1)
         if not ctx.has_cand:  # every input is a candidate: two matmuls
             g2 = g.reshape(g.shape[0], o * f)
-            return g2 @ sm.view(o * f, k), (g2.t() @ x).view(o, f, k), None, None, None
+            gs = g2.t() @ x
+            if ctx.signed:  # (2x - 1)^T g
+                gs = 2 * gs - g2.sum(0)[:, None]
+            return g2 @ sm.view(o * f, k), gs.view(o, f, k), None, None, None, None
         # rows of x.T are contiguous: gather them, then one small batched matmul and one sparse matmul
         n_b, n_in = x.shape
         xt, gt, cf = x.t().contiguous(), g.reshape(n_b, o * f).t().contiguous(), cand.reshape(-1)
         grad_scores = torch.bmm(xt[cf].view(o * f, k, n_b), gt.unsqueeze(2)).view(o, f, k)
+        if ctx.signed:
+            grad_scores = 2 * grad_scores - gt.sum(1).view(o, f, 1)
         slot = torch.arange(o * f, device=x.device).repeat_interleave(k)
         sel = torch.sparse_coo_tensor(torch.stack([cf, slot]), sm.reshape(-1), (n_in, o * f), check_invariants=False)
         grad_x = torch.sparse.mm(sel, gt).t()
-        return grad_x, grad_scores, None, None, None
+        return grad_x, grad_scores, None, None, None, None
 
 
 class LearnableMapping(nn.Module):
     """Learns which input each of the ``fan_in`` slots of ``out_features`` neurons reads: scores
     ``(out, F, K)`` over all inputs (``candidates=None``) or over ``K`` drawn candidates per slot
     (the initial wiring ``init`` and ``K - 1`` random others); :meth:`indices` is the frozen
-    ``(out, F)`` selection (distinct within a neuron)."""
+    ``(out, F)`` selection (distinct within a neuron).  ``grad``: how the scores' gradient reads the
+    inputs (``binary`` or ``signed``, :data:`lutnet.core.table_neuron.MAPPING_GRADS`)."""
 
     def __init__(self, in_features: int, out_features: int, fan_in: int, seed: int = 0, init=None, tau: float = 1.0,
-                 candidates: int | None = None):
+                 candidates: int | None = None, grad: str = "binary"):
         super().__init__()
         self.tau = float(tau)
+        self.signed = tn.check_mapping_grad("LearnableMapping", grad)
         cand = tn.draw_candidates(in_features, init, candidates, seed) if init is not None else None
         self.register_buffer("candidates", None if cand is None else torch.from_numpy(cand))
         self.scores = nn.Parameter(torch.from_numpy(tn.init_mapping_scores(out_features, fan_in, in_features, seed,
@@ -143,7 +151,7 @@ class LearnableMapping(nn.Module):
         return torch.from_numpy(tn.distinct_argmax(self.scores.detach().cpu().numpy(), cand))
 
     def forward(self, x, idx):
-        return _Select.apply(x, self.scores, idx.to(x.device), self.candidates, self.tau)
+        return _Select.apply(x, self.scores, idx.to(x.device), self.candidates, self.tau, self.signed)
 
 
 # ---------------------------------------------------------------------- table layer
@@ -177,11 +185,14 @@ class TableLayer(nn.Module):
     """``out_features`` weightless table neurons of ``fan_in`` one-bit inputs (DWN).  ``mapping``:
     ``"random"``, ``"balanced"``, ``"learnable"`` (drawn random wiring as the start, then learned over
     all inputs, or over ``mapping_candidates`` per input slot) or an explicit ``(out, fan_in)`` index
-    array.  The output is one bit per neuron."""
+    array.  The output is one bit per neuron.  ``clamp=True``: the table parameters are clipped to
+    ``[-1, 1]`` before every training step (DWN's ``clamp_luts``); ``mapping_grad``: ``binary`` or
+    ``signed`` (DWN's), how a learnable mapping's scores read the input bits."""
 
     def __init__(self, in_features: int, out_features: int, fan_in: int = 6, mapping="random", seed: int = 0,
                  name: str | None = None, max_address_bits: int = tn.MAX_ADDRESS_BITS, alpha: float | None = None,
-                 beta: float | None = None, mapping_tau: float = 1.0, mapping_candidates: int | None = None):
+                 beta: float | None = None, mapping_tau: float = 1.0, mapping_candidates: int | None = None,
+                 clamp: bool = False, mapping_grad: str = "binary"):
         super().__init__()
         self.name = name or f"TableLayer({in_features}->{out_features})"
         where = f"TableLayer {self.name!r}"
@@ -191,8 +202,10 @@ class TableLayer(nn.Module):
         self.mapping_kind = "learnable" if learn else (mapping if isinstance(mapping, str) else "explicit")
         conn = _conn.resolve_connectivity(where, "random" if learn else mapping, in_features, out_features, fan_in, seed)
         self.register_buffer("connectivity", torch.from_numpy(conn))
+        tn.check_mapping_grad(where, mapping_grad)
+        self.clamp, self.mapping_grad = bool(clamp), mapping_grad
         self.mapping = LearnableMapping(in_features, out_features, fan_in, seed, conn, mapping_tau,
-                                        mapping_candidates) if learn else None
+                                        mapping_candidates, mapping_grad) if learn else None
         if self.mapping is not None:
             self.connectivity.copy_(self.mapping.indices())
         g = torch.Generator().manual_seed(int(seed))
@@ -214,6 +227,9 @@ class TableLayer(nn.Module):
             self.connectivity.copy_(self.mapping.indices())
 
     def forward(self, x):
+        if self.training and self.clamp:
+            with torch.no_grad():
+                self.table.clamp_(-1, 1)
         if self.training and self.mapping is not None:
             idx = self.mapping.indices()
             self.connectivity.copy_(idx)
@@ -233,7 +249,8 @@ class TableLayer(nn.Module):
 
     def extra_repr(self):
         return (f"name={self.name!r}, in_features={self.in_features}, out_features={self.out_features}, "
-                f"fan_in={self.fan_in}, mapping={self.mapping_kind!r}")
+                f"fan_in={self.fan_in}, mapping={self.mapping_kind!r}" + (", clamp=True" if self.clamp else "")
+                + (f", mapping_grad={self.mapping_grad!r}" if self.mapping_grad != "binary" else ""))
 
 
 # ---------------------------------------------------------------------- head
@@ -354,11 +371,11 @@ class DWNNet(nn.Module):
 
 # ---------------------------------------------------------------------- training
 def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int = 128, lr: float = 1e-2,
-            val_fraction: float = 0.1, seed: int = 0, log=print, mapping_lr: float | None = None):
+            val_fraction: float = 0.1, seed: int = 0, log=print, mapping_lr: float | None = None, augment=None):
     """The trainer of every PyTorch LUT model (:func:`lutnet.train.fit`: Adam + cosine schedule, the
     best validation epoch on the inference path restored) after fitting the thermometer on the
     training split minus the validation split; ``mapping_lr``: another learning rate for the learnable
-    mappings' scores.  Returns a ``TrainResult`` (its history has per-epoch seconds)."""
+    mappings' scores; ``augment``: see :func:`lutnet.train.fit`.  Returns a ``TrainResult`` (its history has per-epoch seconds)."""
     from ..config import TrainConfig
     from ..core.training import split
     from ..train import fit
@@ -376,7 +393,7 @@ def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int =
         if log:
             log(f"epoch {rec['epoch'] + 1}/{epochs}: loss {rec['loss']:.3f}, val {rec['val_acc']:.3f}, "
                 f"train acc {rec['train_acc']:.4f}, {rec['seconds']:.1f} s")
-    return fit(model, X_train, y_train, cfg, progress=False, on_epoch=on_epoch, param_groups=groups)
+    return fit(model, X_train, y_train, cfg, progress=False, on_epoch=on_epoch, param_groups=groups, augment=augment)
 
 
 def _accuracy(model: DWNNet, X, y) -> float:

@@ -10,15 +10,16 @@ from lutnet.keras import dwn as kd
 from lutnet.nn import dwn as td
 
 
-def _pair(seed=0, candidates=6, widths=(16, 8)):
+def _pair(seed=0, candidates=6, widths=(16, 8), **opts):
     enc_t = td.Thermometer(8, bits_per_feature=3, fit="uniform", input_bits=6, scale=1 / 63)
     enc_k = kd.Thermometer(8, bits_per_feature=3, fit="uniform", input_bits=6, scale=1 / 63)
     lt, lk, src = [], [], enc_t.out_features
     for i, w in enumerate(widths):
         mp = "learnable" if i == 0 else "random"
         lt.append(td.TableLayer(src, w, fan_in=4, mapping=mp, seed=seed + i, name=f"layer{i}",
-                                mapping_candidates=candidates))
-        lk.append(kd.TableLayer(w, fan_in=4, mapping=mp, seed=seed + i, name=f"layer{i}", mapping_candidates=candidates))
+                                mapping_candidates=candidates, **opts))
+        lk.append(kd.TableLayer(w, fan_in=4, mapping=mp, seed=seed + i, name=f"layer{i}", mapping_candidates=candidates,
+                                **opts))
         src = w
     mt = td.DWNNet(enc_t, lt, n_classes=4, tau=2.0)
     mk = kd.DWNModel(enc_k, lk, n_classes=4, tau=2.0)
@@ -34,9 +35,15 @@ def _pair(seed=0, candidates=6, widths=(16, 8)):
     return mt, mk
 
 
+@pytest.mark.parametrize("opts", [{}, {"clamp": True, "mapping_grad": "signed"}], ids=["default", "dwn-rules"])
 @pytest.mark.parametrize("candidates", [6, None])
-def test_keras_gradients_and_outputs_equal_the_pytorch_ones(candidates):
-    mt, mk = _pair(candidates=candidates)
+def test_keras_gradients_and_outputs_equal_the_pytorch_ones(candidates, opts):
+    mt, mk = _pair(candidates=candidates, **opts)
+    if opts.get("clamp"):  # parameters outside [-1, 1]: both frontends clip them before the step's forward
+        for a, b in zip(mt.layers, mk.tables):
+            with torch.no_grad():
+                a.table.mul_(3.0)
+            b.table.assign(a.table.detach().numpy())
     rng = np.random.default_rng(0)
     X = rng.random((32, 8)).astype(np.float32)
     y = rng.integers(0, 4, 32)
@@ -52,6 +59,10 @@ def test_keras_gradients_and_outputs_equal_the_pytorch_ones(candidates):
     assert float(lk) == pytest.approx(float(lt.detach()), rel=1e-6)
     for a, b in zip(gt, gk):
         assert np.allclose(a.numpy(), np.asarray(b), atol=1e-6)
+    if opts.get("clamp"):
+        for a, b in zip(mt.layers, mk.tables):
+            assert np.array_equal(a.table.detach().numpy(), b.table.numpy())
+            assert float(np.abs(b.table.numpy()).max()) <= 1.0
     X2 = rng.random((300, 8)).astype(np.float32)
     assert np.array_equal(mt.output_codes(X2), mk.output_codes(X2))
     assert np.array_equal(mt.to_ir().evaluate(mt.input_codes(X2)), mk.output_codes(X2))

@@ -39,8 +39,9 @@ def test_table_layer_backward_is_the_core_efd_rule():
     assert np.array_equal(y.detach().numpy(), tn.read_out(x.detach().numpy(), conn, layer.table_bits()))
 
 
+@pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("candidates", [None, 5])
-def test_learnable_mapping_gradients(candidates):
+def test_learnable_mapping_gradients(candidates, signed):
     rng = np.random.default_rng(1)
     b, n, o, f = 6, 12, 4, 3
     x = torch.tensor(rng.integers(0, 2, (b, n)).astype(np.float32), requires_grad=True)
@@ -50,12 +51,13 @@ def test_learnable_mapping_gradients(candidates):
     cand = None if cand_np is None else torch.from_numpy(cand_np)
     sc = torch.randn(o, f, k, requires_grad=True)
     idx = torch.from_numpy(tn.distinct_argmax(sc.detach().numpy(), cand_np))
-    y = _Select.apply(x, sc, idx, cand, 1.0)
+    y = _Select.apply(x, sc, idx, cand, 1.0, signed)
     g = torch.randn_like(y)
     (y * g).sum().backward()
     cn = np.broadcast_to(np.arange(n), (o, f, n)) if cand_np is None else cand_np
     xs, gn, sm = x.detach().numpy(), g.numpy(), tn.softmax(sc.detach().numpy())
-    assert np.allclose(sc.grad.numpy(), np.einsum("bof,bofk->ofk", gn, xs[:, cn]), atol=1e-5)
+    xread = 2 * xs - 1 if signed else xs  # MAPPING_GRADS: DWN reads the bits as -1/+1
+    assert np.allclose(sc.grad.numpy(), np.einsum("bof,bofk->ofk", gn, xread[:, cn]), atol=1e-5)
     want_x = np.zeros((b, n))
     np.add.at(want_x, (np.arange(b)[:, None, None, None], np.broadcast_to(cn, (b, o, f, k))), gn[..., None] * sm[None])
     assert np.allclose(x.grad.numpy(), want_x, atol=1e-5)
@@ -236,3 +238,21 @@ def test_trained_digits_model_at_the_model_icarus_and_netlist_levels(trained_dig
                        name="dwn-digits")
     assert rep.ok, str(rep)
     assert rep.levels == ["model", "ir", "icarus", "postsynth"]
+
+
+def test_clamp_keeps_the_tables_in_the_unit_interval_and_the_bits_of_their_signs():
+    layer = TableLayer(12, 5, fan_in=3, mapping="learnable", seed=1, clamp=True, mapping_grad="signed")
+    with torch.no_grad():
+        layer.table.mul_(4.0)  # parameters outside [-1, 1], as Adam leaves them without the clamp
+    bits = layer.table_bits()
+    layer.train()
+    layer(torch.randint(0, 2, (3, 12)).float())
+    assert float(layer.table.detach().abs().max()) <= 1.0
+    assert np.array_equal(layer.table_bits(), bits)  # clipping keeps every sign: the same circuit
+    assert "clamp=True" in repr(layer) and "mapping_grad='signed'" in repr(layer)
+
+
+def test_mapping_grad_error_names_the_layer_and_the_choices():
+    with pytest.raises(LayerConfigError, match=r"^TableLayer 'l0': mapping_grad must be one of binary, signed, "
+                                               r"got 'pm1'$"):
+        TableLayer(12, 5, fan_in=3, mapping="learnable", name="l0", mapping_grad="pm1")
