@@ -66,19 +66,8 @@ def build(a, n_features: int):
 
 
 def _shift(n):
-    if not n:
-        return None
-
-    def aug(x, gen):
-        b = x.shape[0]
-        img = torch.nn.functional.pad(x.view(b, 28, 28), (n, n, n, n))
-        dx = torch.randint(0, 2 * n + 1, (b,), generator=gen)
-        dy = torch.randint(0, 2 * n + 1, (b,), generator=gen)
-        r = torch.arange(28)
-        rows = (dy[:, None] + r[None, :])[:, :, None]
-        cols = (dx[:, None] + r[None, :])[:, None, :]
-        return img[torch.arange(b)[:, None, None], rows, cols].reshape(b, -1)
-    return aug
+    from lutnet.core.augment import BatchAugment
+    return BatchAugment(n, (28, 28)) if n else None
 
 
 def main(argv=None):

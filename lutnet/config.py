@@ -138,14 +138,24 @@ class DataConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """Training-batch augmentation (:mod:`lutnet.core.augment`): random image shifts of up to
+    ``shift`` pixels per axis, on flattened images of ``image_shape`` (``[H, W]`` or ``[H, W, C]``)."""
+    shift: int = 0
+    image_shape: typing.Optional[list] = None
+
+
+@dataclass
 class TrainConfig:
-    """Training hyper-parameters; the validation split is carved from the training set."""
+    """Training hyper-parameters; the validation split is carved from the training set.  ``augment``
+    changes the training batches only (never the validation split or the test set)."""
     epochs: int = 10
     batch_size: int = 128
     lr: float = 0.01
     weight_decay: float = 0.0
     val_fraction: float = 0.1
     seed: int = 0
+    augment: typing.Optional[AugmentConfig] = None
 
 
 @dataclass
@@ -224,7 +234,22 @@ def from_dict(cls, d: dict, src: str = "<config>", prefix: str = ""):
     obj = cls(**kwargs)
     if cls is ModelConfig:
         _check_model(obj, src)
+    if cls is AugmentConfig:
+        _check_augment(obj, src, where_prefix=prefix or "train.augment")
     return obj
+
+
+def _check_augment(a: AugmentConfig, src: str, where_prefix: str = "train.augment"):
+    if a.shift < 0:
+        raise ConfigError(f"{src}: {where_prefix}.shift must be >= 0 (pixels), got {a.shift}")
+    shape = a.image_shape
+    if a.shift and (shape is None or not 2 <= len(shape) <= 3
+                    or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+        raise ConfigError(f"{src}: {where_prefix}.image_shape must list the images' [height, width] (or [height, "
+                          f"width, channels]) as positive integers, got {shape!r}; MNIST: [28, 28]")
+    if a.shift and a.shift >= min(shape[:2]):
+        raise ConfigError(f"{src}: {where_prefix}.shift={a.shift} must be smaller than the image ({shape[0]} x "
+                          f"{shape[1]} pixels)")
 
 
 def _layer(v, i, src) -> LayerConfig:

@@ -11,6 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import TrainConfig
+from .core.augment import augment_from_config
 from .core.training import BestEpoch, TrainResult, batched_accuracy, split, steps_total
 
 __all__ = ["TrainResult", "accuracy", "fit"]
@@ -34,8 +35,12 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
     validation.  The weights of the epoch with the best validation accuracy are restored at the end.
     ``on_epoch(record)`` is called after every epoch with its loss, accuracies and seconds (e.g. to
     report to a sweep scheduler that may stop the trial).  ``param_groups``: Adam parameter groups
-    (e.g. another learning rate for some parameters) instead of ``model.parameters()``."""
+    (e.g. another learning rate for some parameters) instead of ``model.parameters()``.  ``augment``: a
+    :class:`lutnet.core.augment.BatchAugment` for the training batches (default: ``cfg.augment``'s)."""
     X_tr, y_tr, X_val, y_val = split(X_train, y_train, cfg)
+    if augment is None:
+        augment = augment_from_config(cfg, X_tr.shape[1])
+    aug_rng = np.random.default_rng(cfg.seed + 1)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     X_tr = torch.as_tensor(X_tr, dtype=torch.float32)
@@ -57,7 +62,7 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             idx = perm[i:i + cfg.batch_size]
             if len(idx) < 2:
                 continue
-            xb = X_tr[idx] if augment is None else augment(X_tr[idx], gen)
+            xb = X_tr[idx] if augment is None else torch.from_numpy(augment(X_tr[idx].numpy(), aug_rng))
             out = model(xb)
             loss = torch.nn.functional.cross_entropy(out, y_tr[idx])
             opt.zero_grad()

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..config import TrainConfig
+from ..core.augment import augment_from_config
 from ..core.training import BestEpoch, TrainResult, batched_accuracy, split, steps_total
 
 
@@ -52,6 +53,15 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
     data = (tf.data.Dataset.from_tensor_slices((X_tr, y_tr))
             .shuffle(n, seed=cfg.seed, reshuffle_each_iteration=True).batch(cfg.batch_size)
             .filter(lambda x, y: tf.shape(x)[0] >= 2))  # a batch of one sample would break batch norm
+    augment = augment_from_config(cfg, X_tr.shape[1])
+    if augment is not None:  # the core's numpy rule, one seeded draw per batch, in order
+        aug_rng = np.random.default_rng(cfg.seed + 1)
+
+        def _aug(x, y):
+            out = tf.numpy_function(lambda a: augment(a, aug_rng), [x], tf.float32, stateful=True)
+            out.set_shape(x.shape)
+            return out, y
+        data = data.map(_aug, deterministic=True)
     best = _BestEpoch(X_val, y_val, progress, log, on_epoch)
     model.fit(data, epochs=cfg.epochs, verbose=0, callbacks=[_FreezeMapping(model), best])
     if best.best_weights is not None:

@@ -1,0 +1,55 @@
+"""Training-batch augmentation shared by the PyTorch and Keras trainers (numpy, no framework import).
+
+``shift``: every training image is moved by a random whole number of pixels in ``[-shift, shift]``
+along each axis, the uncovered border filled with 0 (MNIST's background).  Only training batches are
+augmented: the validation split, the test set and the thermometer fit see the original images.  The
+draw comes from a generator seeded by the run's ``train.seed``, so a run repeats exactly.
+
+>>> aug = BatchAugment(shift=1, image_shape=(28, 28))
+>>> xb = aug(X_batch, rng)                    # (B, 784) float32, each image shifted by -1..1 px
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["BatchAugment", "augment_from_config"]
+
+
+class BatchAugment:
+    """Random shifts of flattened images ``(B, H*W)`` (or ``(B, H*W*C)``, channels last)."""
+
+    def __init__(self, shift: int, image_shape):
+        self.shift = int(shift)
+        self.image_shape = tuple(int(d) for d in image_shape)
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.image_shape))
+
+    def __call__(self, X, rng: np.random.Generator) -> np.ndarray:
+        x = np.asarray(X, np.float32)
+        b, s = x.shape[0], self.shift
+        h, w = self.image_shape[:2]
+        img = x.reshape((b,) + self.image_shape)
+        pad = [(0, 0), (s, s), (s, s)] + [(0, 0)] * (img.ndim - 3)
+        img = np.pad(img, pad)
+        dy = rng.integers(0, 2 * s + 1, b)
+        dx = rng.integers(0, 2 * s + 1, b)
+        rows = (dy[:, None] + np.arange(h)[None, :])[:, :, None]
+        cols = (dx[:, None] + np.arange(w)[None, :])[:, None, :]
+        return img[np.arange(b)[:, None, None], rows, cols].reshape(b, -1)
+
+
+def augment_from_config(cfg, n_features: int, src: str = "train.augment") -> BatchAugment | None:
+    """The :class:`BatchAugment` of a ``TrainConfig.augment`` (None: no augmentation); a
+    :class:`ConfigError` when its image shape does not cover the ``n_features`` inputs."""
+    a = getattr(cfg, "augment", None)
+    if a is None or not a.shift:
+        return None
+    aug = BatchAugment(a.shift, a.image_shape)
+    if aug.n_features != int(n_features):
+        raise ConfigError(f"{src}.image_shape={list(aug.image_shape)} holds {aug.n_features} pixels but the data has "
+                          f"{n_features} features; give the images' shape (MNIST: [28, 28]) or remove train.augment")
+    return aug
