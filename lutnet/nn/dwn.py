@@ -110,23 +110,32 @@ class _Select(torch.autograd.Function):
     def backward(ctx, g):
         x, scores, cand = ctx.saved_tensors
         o, f, k = scores.shape
-        sm = torch.softmax(scores / ctx.tau, dim=-1)
-        if not ctx.has_cand:  # every input is a candidate: two matmuls
-            g2 = g.reshape(g.shape[0], o * f)
-            gs = g2.t() @ x
-            if ctx.signed:  # (2x - 1)^T g
-                gs = 2 * gs - g2.sum(0)[:, None]
-            return g2 @ sm.view(o * f, k), gs.view(o, f, k), None, None, None, None
-        # rows of x.T are contiguous: gather them, then one small batched matmul and one sparse matmul
         n_b, n_in = x.shape
-        xt, gt, cf = x.t().contiguous(), g.reshape(n_b, o * f).t().contiguous(), cand.reshape(-1)
-        grad_scores = torch.bmm(xt[cf].view(o * f, k, n_b), gt.unsqueeze(2)).view(o, f, k)
-        if ctx.signed:
-            grad_scores = 2 * grad_scores - gt.sum(1).view(o, f, 1)
-        slot = torch.arange(o * f, device=x.device).repeat_interleave(k)
-        sel = torch.sparse_coo_tensor(torch.stack([cf, slot]), sm.reshape(-1), (n_in, o * f), check_invariants=False)
-        grad_x = torch.sparse.mm(sel, gt).t()
-        return grad_x, grad_scores, None, None, None, None
+        need_x = ctx.needs_input_grad[0]  # False for a layer reading the encoder: skip the softmax path
+        g2 = g.reshape(n_b, o * f)
+        if not ctx.has_cand or n_in <= 64 * k:
+            # every slot's gradient against every input in one matmul, then (candidates) a gather:
+            # faster than gathering the candidates' input columns unless n_in >> K (measured, CPU)
+            gs = g2.t() @ x
+            if ctx.has_cand:
+                gs = gs.gather(1, cand.reshape(o * f, k))
+        else:  # rows of x.T are contiguous: gather them, then one small batched matmul
+            xt, cf = x.t().contiguous(), cand.reshape(-1)
+            gs = torch.bmm(xt[cf].view(o * f, k, n_b), g2.t().contiguous().unsqueeze(2)).view(o * f, k)
+        if ctx.signed:  # (2x - 1)^T g
+            gs = 2 * gs - g2.sum(0)[:, None]
+        grad_x = None
+        if need_x:
+            sm = torch.softmax(scores / ctx.tau, dim=-1)
+            if not ctx.has_cand:
+                grad_x = g2 @ sm.view(o * f, k)
+            else:
+                cf = cand.reshape(-1)
+                slot = torch.arange(o * f, device=x.device).repeat_interleave(k)
+                sel = torch.sparse_coo_tensor(torch.stack([cf, slot]), sm.reshape(-1), (n_in, o * f),
+                                              check_invariants=False)
+                grad_x = torch.sparse.mm(sel, g2.t().contiguous()).t()
+        return grad_x, gs.view(o, f, k), None, None, None, None
 
 
 class LearnableMapping(nn.Module):

@@ -39,11 +39,12 @@ def test_table_layer_backward_is_the_core_efd_rule():
     assert np.array_equal(y.detach().numpy(), tn.read_out(x.detach().numpy(), conn, layer.table_bits()))
 
 
+@pytest.mark.parametrize("n", [12, 400], ids=["dense", "gather"])  # candidates: both backward paths (n <= 64 K)
 @pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("candidates", [None, 5])
-def test_learnable_mapping_gradients(candidates, signed):
+def test_learnable_mapping_gradients(candidates, signed, n):
     rng = np.random.default_rng(1)
-    b, n, o, f = 6, 12, 4, 3
+    b, o, f = 6, 4, 3
     x = torch.tensor(rng.integers(0, 2, (b, n)).astype(np.float32), requires_grad=True)
     conn = np.arange(12).reshape(4, 3)
     cand_np = tn.draw_candidates(n, conn, candidates, 0)
