@@ -199,10 +199,26 @@ def distinct_argmax(scores, candidates=None) -> np.ndarray:
     """(out, F) input indices: per neuron, slot ``j`` takes its highest-scoring candidate among those
     not taken by slots ``0..j-1``.  ``scores`` (out, F, K); ``candidates`` (out, F, K) input indices
     (None: candidate ``k`` is input ``k``).  Vectorized over neurons; loop over F."""
-    s = np.array(scores, np.float32, copy=True)
+    s = np.asarray(scores, np.float32)
     out, fan_in, k = s.shape
     cand = np.broadcast_to(np.arange(k, dtype=np.int64), s.shape) if candidates is None else \
         np.asarray(candidates, np.int64)
+    # fast path: every slot's own best; only neurons where two slots picked the same input need the
+    # sequential rule (elsewhere it gives the same picks)
+    best = np.argmax(s, axis=2)
+    first = np.take_along_axis(cand, best[:, :, None], 2)[:, :, 0].astype(np.int64)
+    srt = np.sort(first, axis=1)
+    redo = (srt[:, 1:] == srt[:, :-1]).any(1) | ~np.isfinite(np.take_along_axis(s, best[:, :, None], 2)[:, :, 0]).all(1)
+    rows = np.flatnonzero(redo)
+    if rows.size:
+        first[rows] = _distinct_argmax_seq(s[rows], cand[rows], rows)
+    return first
+
+
+def _distinct_argmax_seq(scores, cand, neurons) -> np.ndarray:
+    """The sequential rule on the neurons ``neurons`` (their scores and candidates given)."""
+    s = np.array(scores, np.float32, copy=True)
+    out, fan_in, k = s.shape
     idx = np.empty((out, fan_in), np.int64)
     rows = np.arange(out)
     for j in range(fan_in):
@@ -211,7 +227,7 @@ def distinct_argmax(scores, candidates=None) -> np.ndarray:
             s[:, j][taken] = -np.inf
         best = np.argmax(s[:, j], axis=1)
         if not np.all(np.isfinite(s[rows, j, best])):
-            o = int(np.flatnonzero(~np.isfinite(s[rows, j, best]))[0])
+            o = int(neurons[np.flatnonzero(~np.isfinite(s[rows, j, best]))[0]])
             raise LayerConfigError(f"learnable mapping: neuron {o} slot {j} has no candidate input left; "
                                    f"give each slot more candidates than fan_in - 1")
         idx[:, j] = cand[rows, j, best]

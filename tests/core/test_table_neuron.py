@@ -88,6 +88,41 @@ def test_distinct_argmax_is_argmax_without_repeats():
     assert np.array_equal(tn.distinct_argmax(tn.init_mapping_scores(2, 2, 5, 0, conn)), conn)
 
 
+def _distinct_argmax_reference(scores, cand):
+    """Slot by slot, neuron by neuron: the best candidate not taken by an earlier slot."""
+    out, f, k = scores.shape
+    idx = np.empty((out, f), np.int64)
+    for o in range(out):
+        for j in range(f):
+            order = np.argsort(-scores[o, j], kind="stable")
+            idx[o, j] = next(cand[o, j, c] for c in order if cand[o, j, c] not in idx[o, :j])
+    return idx
+
+
+@pytest.mark.parametrize("k,with_cand", [(6, False), (4, True), (40, False)])
+def test_distinct_argmax_equals_the_slot_by_slot_reference(k, with_cand):
+    rng = np.random.default_rng(k)
+    out, f, n_in = 300, 4, 9
+    s = rng.integers(0, 4, (out, f, k)).astype(np.float32) + rng.normal(0, 1e-3, (out, f, k)).astype(np.float32)
+    cand = np.stack([np.stack([rng.permutation(n_in)[:k] for _ in range(f)]) for _ in range(out)]) if with_cand \
+        else None
+    got = tn.distinct_argmax(s, cand)
+    ref = _distinct_argmax_reference(s, np.broadcast_to(np.arange(k), s.shape) if cand is None else cand)
+    assert np.array_equal(got, ref)
+    first = np.argmax(s, 2) if cand is None else np.take_along_axis(cand, np.argmax(s, 2)[:, :, None], 2)[:, :, 0]
+    assert 0 < int((np.sort(first, 1)[:, 1:] == np.sort(first, 1)[:, :-1]).any(1).sum()) < out  # both paths ran
+
+
+def test_distinct_argmax_names_the_neuron_without_a_candidate_left():
+    s = np.zeros((5, 2, 2), np.float32)
+    cand = np.zeros((5, 2, 2), np.int64)
+    cand[:, :, 1] = np.arange(5)[:, None] + 1
+    cand[3] = [[0, 7], [0, 7]]  # neuron 3: both slots have the same two candidates: fine
+    cand[4] = [[0, 0], [0, 0]]  # neuron 4: slot 1 has nothing left once slot 0 took input 0
+    with pytest.raises(LayerConfigError, match=r"^learnable mapping: neuron 4 slot 1 has no candidate input left"):
+        tn.distinct_argmax(s, cand)
+
+
 @pytest.mark.parametrize("fit", ["quantile", "uniform"])
 def test_fitted_thresholds_increase_strictly_inside_the_code_range(fit):
     rng = np.random.default_rng(3)
