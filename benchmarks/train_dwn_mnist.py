@@ -6,6 +6,8 @@ Verilog and simulate it with Verilator on all 10,000 test images, and print the 
     .venv/bin/python benchmarks/train_dwn_mnist.py --nodes 2000,200 --fit uniform --bits-per-feature 1 \\
         --train-limit 20000 --no-test --out runs/explore/a      # exploration: validation only
 
+    .venv/bin/python benchmarks/train_dwn_mnist.py --table runs/explore18      # the runs' validation table
+
 Design exploration looks at validation accuracy only (``--no-test``: the test images are not even
 evaluated); the validation split is carved from the training split by ``fit_dwn``.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -70,7 +73,28 @@ def _shift(n):
     return BatchAugment(n, (28, 28)) if n else None
 
 
+def table(root) -> str:
+    """One row per ``summary.json`` under ``root`` (exploration runs: validation accuracy only)."""
+    rows = []
+    for f in sorted(Path(root).glob("*/summary.json")):
+        s = json.loads(f.read_text())
+        a = s["args"]
+        rows.append([f.parent.name, a["nodes"], "all" if not a["candidates"] else str(a["candidates"]),
+                     "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
+                     str(a.get("shift", 0)), f"{a['tau']:.3g}", f"{a['epochs']}", str(a["seed"]),
+                     f"{100 * s['val_acc']:.2f} %", f"{s['best_epoch']}", f"{s['seconds_per_epoch']:.0f}",
+                     f"{s['luts_estimate']:,}"])
+    head = ["run", "tables", "candidates", "mapping grad", "clamp", "shift", "tau", "epochs", "seed", "val acc",
+            "best ep", "s/epoch", "est. LUTs"]
+    w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    line = lambda r: "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(r))
+    return "\n".join([line(head), line(["-" * x for x in w])] + [line(r) for r in rows])
+
+
 def main(argv=None):
+    if argv is None and len(sys.argv) == 3 and sys.argv[1] == "--table":
+        print(table(sys.argv[2]))
+        return
     a = parse_args(argv)
     torch.set_num_threads(a.threads)
     from lutnet.core.table_neuron import PruneUnused
