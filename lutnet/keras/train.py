@@ -61,7 +61,7 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             out = tf.numpy_function(lambda a: augment(a, aug_rng), [x], tf.float32, stateful=True)
             out.set_shape(x.shape)
             return out, y
-        data = data.map(_aug, deterministic=True)
+        data = data.map(_aug)  # sequential: the draws follow the batch order
     best = _BestEpoch(X_val, y_val, progress, log, on_epoch)
     model.fit(data, epochs=cfg.epochs, verbose=0, callbacks=[_FreezeMapping(model), best])
     if best.best_weights is not None:
