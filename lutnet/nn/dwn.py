@@ -384,7 +384,8 @@ def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int =
     """The trainer of every PyTorch LUT model (:func:`lutnet.train.fit`: Adam + cosine schedule, the
     best validation epoch on the inference path restored) after fitting the thermometer on the
     training split minus the validation split; ``mapping_lr``: another learning rate for the learnable
-    mappings' scores; ``augment``: see :func:`lutnet.train.fit`.  Returns a ``TrainResult`` (its history has per-epoch seconds)."""
+    mappings' scores; ``augment``: see :func:`lutnet.train.fit`.  Returns a ``TrainResult`` (its history
+    has per-epoch seconds)."""
     from ..config import TrainConfig
     from ..core.training import split
     from ..train import fit
