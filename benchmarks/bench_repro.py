@@ -155,9 +155,21 @@ def published(cfg_path: Path) -> dict:
 
 
 # ---------------------------------------------------------------------- one model
+# Config keys added after runs were cached, left out of the hash while at their default: a config
+# that does not use them means what it meant before, so its cached run is still its run.
+HASH_OMIT_AT_DEFAULT = {("model", "mapping_grad"): "binary", ("model", "clamp_tables"): False,
+                        ("train", "augment"): None}
+
+
 def config_hash(cfg) -> str:
-    """Hash of the parsed config (model, data, training): comments and formatting do not count."""
-    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    """Hash of the parsed config (model, data, training): comments and formatting do not count, nor
+    the keys of :data:`HASH_OMIT_AT_DEFAULT` when the config leaves all of them at their defaults."""
+    d = cfg.to_dict()
+    new = [(part, key) for part, key in HASH_OMIT_AT_DEFAULT if key in d.get(part, {})]
+    if all(d[part][key] == HASH_OMIT_AT_DEFAULT[part, key] for part, key in new):  # uses none of them
+        for part, key in new:
+            del d[part][key]
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def run_dir(out: Path, cfg, epochs: int, limit) -> Path:

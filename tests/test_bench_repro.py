@@ -25,6 +25,25 @@ def test_per_model_and_published():
     assert pub["acc"] == "96" and pub["luts"] == "70,673" and pub["ffs"] == "4,681" and pub["latency_ns"] == "16"
 
 
+def test_config_hash_keeps_cached_runs_of_configs_without_the_newer_keys():
+    import hashlib
+    import json
+
+    from lutnet.config import RunConfig, from_dict
+    b = _bench()
+    d = {"name": "x", "model": {"layers": [10]}}
+    cfg = from_dict(RunConfig, d, "x.yaml")
+    old = cfg.to_dict()  # what the hash read before the keys existed
+    for part, key in b.HASH_OMIT_AT_DEFAULT:
+        del old[part][key]
+    assert b.config_hash(cfg) == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:8]
+    dwn = from_dict(RunConfig, {**d, "model": {"layers": [10], "neuron": {"kind": "table"}, "mapping_grad": "signed",
+                                               "encoder": {"kind": "thermometer"}, "head": {"kind": "groupsum",
+                                                                                            "classes": 10}}}, "x.yaml")
+    dwn_default = from_dict(RunConfig, {**d, "model": {**dwn.to_dict()["model"], "mapping_grad": "binary"}}, "x.yaml")
+    assert b.config_hash(dwn) != b.config_hash(dwn_default)  # a new key in use is part of the hash
+
+
 @pytest.mark.skipif(not MNIST.is_dir(), reason=f"MNIST not at {MNIST}")
 def test_quick_run_and_resume(tmp_path, capsys):
     b = _bench()
