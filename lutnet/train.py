@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import TrainConfig
-from .core.augment import augment_from_config
+from .core.augment import augment_from_config, augment_rng
 from .core.training import BestEpoch, TrainResult, batched_accuracy, split, steps_total
 
 __all__ = ["TrainResult", "accuracy", "fit"]
@@ -40,7 +40,7 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
     X_tr, y_tr, X_val, y_val = split(X_train, y_train, cfg)
     if augment is None:
         augment = augment_from_config(cfg, X_tr.shape[1])
-    aug_rng = np.random.default_rng(cfg.seed + 1)
+    aug_rng = augment_rng(cfg)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     X_tr = torch.as_tensor(X_tr, dtype=torch.float32)

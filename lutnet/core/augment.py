@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["BatchAugment", "augment_from_config"]
+__all__ = ["BatchAugment", "augment_from_config", "augment_rng"]
 
 
 class BatchAugment:
@@ -53,3 +53,8 @@ def augment_from_config(cfg, n_features: int, src: str = "train.augment") -> Bat
         raise ConfigError(f"{src}.image_shape={list(aug.image_shape)} holds {aug.n_features} pixels but the data has "
                           f"{n_features} features; give the images' shape (MNIST: [28, 28]) or remove train.augment")
     return aug
+
+
+def augment_rng(cfg) -> np.random.Generator:
+    """The generator of a run's augmentation draws (one per batch, in batch order), from ``train.seed``."""
+    return np.random.default_rng(int(cfg.seed) + 1)

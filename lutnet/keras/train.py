@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..config import TrainConfig
-from ..core.augment import augment_from_config
+from ..core.augment import augment_from_config, augment_rng
 from ..core.training import BestEpoch, TrainResult, batched_accuracy, split, steps_total
 
 
@@ -55,7 +55,7 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             .filter(lambda x, y: tf.shape(x)[0] >= 2))  # a batch of one sample would break batch norm
     augment = augment_from_config(cfg, X_tr.shape[1])
     if augment is not None:  # the core's numpy rule, one seeded draw per batch, in order
-        aug_rng = np.random.default_rng(cfg.seed + 1)
+        aug_rng = augment_rng(cfg)
 
         def _aug(x, y):
             out = tf.numpy_function(lambda a: augment(a, aug_rng), [x], tf.float32, stateful=True)
