@@ -50,6 +50,8 @@ def parse_args(argv=None):
     ap.add_argument("--signed-mapping-grad", action="store_true")
     ap.add_argument("--clamp-tables", action="store_true")
     ap.add_argument("--shift", type=int, default=0, help="augment: random image shifts up to N pixels")
+    ap.add_argument("--bitplanes", type=int, default=0,
+                    help="prototype: feed the top K bits of each 8-bit pixel as K one-bit features")
     return ap.parse_args(argv)
 
 
@@ -73,6 +75,12 @@ def _shift(n):
     return BatchAugment(n, (28, 28)) if n else None
 
 
+def _bitplanes(X, k):
+    """The top ``k`` bits of each 8-bit pixel as ``k`` one-bit features (plane by plane)."""
+    code = np.rint(X * 255).astype(np.int64)
+    return np.concatenate([((code >> (7 - j)) & 1).astype(np.float32) for j in range(k)], axis=1)
+
+
 def table(root) -> str:
     """One row per ``summary.json`` under ``root`` (exploration runs: validation accuracy only)."""
     rows = []
@@ -82,6 +90,8 @@ def table(root) -> str:
         cand = "fixed" if not a.get("learn_layers", 1) else ("all" if not a["candidates"] else str(a["candidates"]))
         grid = f" {a['threshold_bits']}-bit grid" if a.get("threshold_bits") else ""
         enc = f"z={a['bits_per_feature']} {a['fit']}{grid}"
+        if a.get("bitplanes"):
+            enc = f"top {a['bitplanes']} bits (wires)"
         rows.append([f.parent.name, a["nodes"], enc, cand,
                      "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
                      str(a.get("shift", 0)), f"{a['tau']:.3g}", f"{a['epochs']}", str(a["seed"]),
@@ -109,6 +119,8 @@ def main(argv=None):
     if a.train_limit:
         X_train, y_train = X_train[:a.train_limit], y_train[:a.train_limit]
     X_test = ds.X_test.reshape(len(ds.X_test), -1).astype(np.float32)
+    if a.bitplanes:
+        X_train, X_test = _bitplanes(X_train, a.bitplanes), _bitplanes(X_test, a.bitplanes)
     print("data", X_train.shape, vars(a), flush=True)
     model = build(a, X_train.shape[1])
     t0 = time.perf_counter()
