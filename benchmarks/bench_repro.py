@@ -159,12 +159,18 @@ def published(cfg_path: Path) -> dict:
 # that does not use them means what it meant before, so its cached run is still its run.
 HASH_OMIT_AT_DEFAULT = {("model", "mapping_grad"): "binary", ("model", "clamp_tables"): False,
                         ("train", "augment"): None}
+# Keys added later still: each is left out of the hash while at its default (whatever the others do).
+HASH_OMIT_EACH_AT_DEFAULT = {("model", "mapping_tau"): 1.0}
 
 
 def config_hash(cfg) -> str:
     """Hash of the parsed config (model, data, training): comments and formatting do not count, nor
-    the keys of :data:`HASH_OMIT_AT_DEFAULT` when the config leaves all of them at their defaults."""
+    the keys of :data:`HASH_OMIT_AT_DEFAULT` when the config leaves all of them at their defaults, nor
+    a key of :data:`HASH_OMIT_EACH_AT_DEFAULT` at its default."""
     d = cfg.to_dict()
+    for (part, key), default in HASH_OMIT_EACH_AT_DEFAULT.items():
+        if key in d.get(part, {}) and d[part][key] == default:
+            del d[part][key]
     new = [(part, key) for part, key in HASH_OMIT_AT_DEFAULT if key in d.get(part, {})]
     if all(d[part][key] == HASH_OMIT_AT_DEFAULT[part, key] for part, key in new):  # uses none of them
         for part, key in new:

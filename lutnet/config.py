@@ -123,6 +123,7 @@ class ModelConfig:
     mapping_candidates: typing.Optional[int] = None  # learnable mapping: candidate inputs per slot (None: all)
     mapping_grad: str = "binary"  # table models: "signed" reads bits as -1/+1 in the scores' gradient (DWN)
     clamp_tables: bool = False  # table models: clip table parameters to [-1, 1] each step (DWN's clamp_luts)
+    mapping_tau: float = 1.0  # table models, learnable mapping: softmax temperature of the inputs' gradient
     learn_connectivity: typing.Optional[LearnConnectivityConfig] = None  # lutnet.pruning.learn
 
     def __post_init__(self):
@@ -295,8 +296,11 @@ def _check_dwn(m: ModelConfig, src: str):
     from .core.table_neuron import MAPPING_GRADS
     if m.mapping_grad not in MAPPING_GRADS:
         raise ConfigError(f"{src}: model.mapping_grad must be one of {', '.join(MAPPING_GRADS)}, got {m.mapping_grad!r}")
-    if (m.mapping_grad != "binary" or m.clamp_tables) and m.encoder is None:
-        key = "model.mapping_grad" if m.mapping_grad != "binary" else "model.clamp_tables"
+    if not m.mapping_tau > 0:
+        raise ConfigError(f"{src}: model.mapping_tau must be > 0, got {m.mapping_tau}")
+    if (m.mapping_grad != "binary" or m.clamp_tables or m.mapping_tau != 1.0) and m.encoder is None:
+        key = ("model.mapping_grad" if m.mapping_grad != "binary" else "model.clamp_tables" if m.clamp_tables
+               else "model.mapping_tau")
         raise ConfigError(f"{src}: {key} applies to table-neuron models (model.encoder, neuron: {{kind: table}}), "
                           f"whose neurons read bits; remove it for LUT layers of {m.neuron.kind!r} neurons")
     if m.encoder is not None:

@@ -195,6 +195,17 @@ def check_mapping_grad(where: str, grad) -> bool:
     return grad == "signed"
 
 
+def check_mapping_tau(where: str, tau) -> float:
+    """The learnable mapping's softmax temperature as a float > 0, or one error naming ``where``."""
+    try:
+        t = float(tau)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if not t > 0:
+        raise LayerConfigError(f"{where}: mapping_tau must be > 0, got {tau!r}")
+    return t
+
+
 def distinct_argmax(scores, candidates=None) -> np.ndarray:
     """(out, F) input indices: per neuron, slot ``j`` takes its highest-scoring candidate among those
     not taken by slots ``0..j-1``.  ``scores`` (out, F, K); ``candidates`` (out, F, K) input indices
@@ -364,7 +375,8 @@ def dwn_spec(cfg) -> dict:
                        "mapping": "learnable" if mapping == "learnable" else (lc.connectivity or cfg.connectivity),
                        "name": f"layer{i}", "mapping_candidates": cfg.mapping_candidates,
                        "clamp": bool(getattr(cfg, "clamp_tables", False)),
-                       "mapping_grad": getattr(cfg, "mapping_grad", "binary")})
+                       "mapping_grad": getattr(cfg, "mapping_grad", "binary"),
+                       "mapping_tau": float(getattr(cfg, "mapping_tau", 1.0))})
     return {"encoder": {"bits_per_feature": e.bits_per_feature, "fit": e.fit, "input_bits": cfg.input_bits,
                         "signed": cfg.input_signed, "scale": float(cfg.input_range) / q},
             "layers": layers, "head": {"n_classes": h.classes, "tau": h.tau, "argmax": h.argmax}}

@@ -42,7 +42,7 @@ class LearnableMapping:
         self._cand_np = cand
         s = tn.init_mapping_scores(out, fan_in, in_features, seed, init, cand)
         self.scores = layer.add_weight("mapping_scores", s.shape, tf.float32, tf.constant_initializer(s))
-        self.tau = float(tau)
+        self.tau = tn.check_mapping_tau("LearnableMapping", tau)
 
     def indices(self) -> np.ndarray:
         return tn.distinct_argmax(self.scores.numpy(), self._cand_np)

@@ -39,10 +39,11 @@ def test_table_layer_backward_is_the_core_efd_rule():
     assert np.array_equal(y.detach().numpy(), tn.read_out(x.detach().numpy(), conn, layer.table_bits()))
 
 
+@pytest.mark.parametrize("tau", [1.0, 0.01], ids=["tau1", "tau0.01"])  # 0.01: weights below float32's range
 @pytest.mark.parametrize("n", [12, 400], ids=["dense", "gather"])  # candidates: both backward paths (n <= 64 K)
 @pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("candidates", [None, 5])
-def test_learnable_mapping_gradients(candidates, signed, n):
+def test_learnable_mapping_gradients(candidates, signed, n, tau):
     rng = np.random.default_rng(1)
     b, o, f = 6, 4, 3
     x = torch.tensor(rng.integers(0, 2, (b, n)).astype(np.float32), requires_grad=True)
@@ -52,11 +53,11 @@ def test_learnable_mapping_gradients(candidates, signed, n):
     cand = None if cand_np is None else torch.from_numpy(cand_np)
     sc = torch.randn(o, f, k, requires_grad=True)
     idx = torch.from_numpy(tn.distinct_argmax(sc.detach().numpy(), cand_np))
-    y = _Select.apply(x, sc, idx, cand, 1.0, signed)
+    y = _Select.apply(x, sc, idx, cand, tau, signed)
     g = torch.randn_like(y)
     (y * g).sum().backward()
     cn = np.broadcast_to(np.arange(n), (o, f, n)) if cand_np is None else cand_np
-    xs, gn, sm = x.detach().numpy(), g.numpy(), tn.softmax(sc.detach().numpy())
+    xs, gn, sm = x.detach().numpy(), g.numpy(), tn.softmax(sc.detach().numpy(), tau)
     xread = 2 * xs - 1 if signed else xs  # MAPPING_GRADS: DWN reads the bits as -1/+1
     assert np.allclose(sc.grad.numpy(), np.einsum("bof,bofk->ofk", gn, xread[:, cn]), atol=1e-5)
     want_x = np.zeros((b, n))
@@ -257,3 +258,8 @@ def test_mapping_grad_error_names_the_layer_and_the_choices():
     with pytest.raises(LayerConfigError, match=r"^TableLayer 'l0': mapping_grad must be one of binary, signed, "
                                                r"got 'pm1'$"):
         TableLayer(12, 5, fan_in=3, mapping="learnable", name="l0", mapping_grad="pm1")
+
+
+def test_mapping_tau_error_names_the_layer():
+    with pytest.raises(LayerConfigError, match=r"^TableLayer 'l0': mapping_tau must be > 0, got 0$"):
+        TableLayer(12, 5, fan_in=3, mapping="learnable", name="l0", mapping_tau=0)

@@ -59,6 +59,9 @@ def test_learnable_mapping_key_builds_lut_layers_that_learn_their_wiring():
     ({"neuron": {"kind": "linear"}}, r"model.neuron.kind: a model with an encoder/head is built of table neurons"),
     ({"encoder": None}, r"model.neuron.kind: table neurons read bits: give model.encoder"),
     ({"mapping_grad": "pm1"}, r"model.mapping_grad must be one of binary, signed, got 'pm1'$"),
+    ({"mapping_tau": 0}, r"model.mapping_tau must be > 0, got 0.0$"),
+    ({"encoder": None, "head": None, "neuron": {"kind": "linear"}, "mapping_tau": 0.1},
+     r"model.mapping_tau applies to table-neuron models .*; remove it for LUT layers of 'linear' neurons$"),
     ({"encoder": None, "head": None, "neuron": {"kind": "linear"}, "clamp_tables": True},
      r"model.clamp_tables applies to table-neuron models .*; remove it for LUT layers of 'linear' neurons$"),
 ])
@@ -70,13 +73,13 @@ def test_bad_dwn_configs_name_the_key(model, match):
 
 def test_dwn_training_rules_reach_the_layers_of_both_frameworks():
     from lutnet.frontend import get_frontend
-    cfg = _cfg(clamp_tables=True, mapping_grad="signed")
+    cfg = _cfg(clamp_tables=True, mapping_grad="signed", mapping_tau=0.1)
     net = get_frontend("torch").build(cfg.model, 64)
     assert all(lay.clamp and lay.mapping_grad == "signed" for lay in net.layers)
-    assert net.layers[0].mapping.signed
+    assert net.layers[0].mapping.signed and net.layers[0].mapping.tau == pytest.approx(0.1)
     pytest.importorskip("tensorflow")
     X = np.random.default_rng(0).random((40, 64)).astype(np.float32)
     km = get_frontend("keras").build(cfg.model, 64, X)
     km(X[:2])
     assert all(t.clamp and t.mapping_grad == "signed" for t in km.tables)
-    assert km.tables[0].mapping.signed
+    assert km.tables[0].mapping.signed and km.tables[0].mapping.tau == pytest.approx(0.1)
