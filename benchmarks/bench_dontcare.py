@@ -57,16 +57,17 @@ def parse_args(argv=None):
 
 def _zoo_model(name: str, runs: Path):
     """(model, ir, X_train, y_train, X_test, y_test) of a zoo config, trained if its checkpoint is missing."""
-    from lutnet.cli import _load_checkpoint, _load_data
     from lutnet.cli import main as lutnet_main
+    from lutnet.data import load_config_data
+    from lutnet.frontend import load_any_checkpoint
     ckpt = runs / name / "checkpoint.pt"
     if not ckpt.is_file():
         rc = lutnet_main(["train", name, "-o", str(runs / name), "-q"])
         if rc:
             sys.exit(f"lutnet train {name} failed ({rc})")
-    fe, model, cfg = _load_checkpoint(ckpt)
+    fe, model, cfg = load_any_checkpoint(ckpt)
     ir = fe.to_ir(model, metadata={"name": name})
-    ds = _load_data(cfg)
+    ds = load_config_data(cfg.data)
     return model, ir, ds.X_train, ds.y_train, ds.X_test, ds.y_test, cfg.train.val_fraction
 
 

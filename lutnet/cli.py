@@ -9,18 +9,10 @@ from pathlib import Path
 
 from ._cli import USER_ERROR, add_force, add_output, add_quiet, check_output, load_ir, positive_int, run_command
 from ._table import format_table  # noqa: F401  (re-exported: `from lutnet.cli import format_table`)
+from .data import load_config_data
+from .frontend import load_any_checkpoint
 
 PROG = "lutnet"
-
-
-def _load_data(cfg, limit=None):
-    from .data import load_dataset
-    kwargs = {"path": cfg.data.path} if cfg.data.path else {}
-    ds = load_dataset(cfg.data.name, **kwargs)
-    limit = limit or cfg.data.limit
-    if limit:
-        ds = ds.subset(limit) if hasattr(ds, "subset") else ds
-    return ds
 
 
 def cmd_train(args):
@@ -34,7 +26,7 @@ def cmd_train(args):
         cfg.data.path = args.data_path
     out = Path(args.output or f"runs/{cfg.name}")
     ckpt = check_output(out / fe.checkpoint_name, args.force)
-    ds = _load_data(cfg, args.limit)
+    ds = load_config_data(cfg.data, args.limit)
     check_model(cfg.model, ds.n_features, str(resolve_config(args.config)), max_rows=args.max_rows)
     # learn_connectivity: wider pre-training, knapsack/group lasso, frozen fan-in (Frontend.build_and_fit)
     model, result = fe.build_and_fit(cfg.model, cfg.train, ds.X_train, ds.y_train, progress=not args.quiet,
@@ -47,17 +39,9 @@ def cmd_train(args):
           f"test accuracy {test_acc:.4f}\ncheckpoint: {ckpt}")
 
 
-def _load_checkpoint(path):
-    """(frontend, model, config) of a PyTorch (file) or Keras (directory) checkpoint."""
-    from .frontend import frontend_of
-    fe = frontend_of(path)
-    model, cfg, _ = fe.load_checkpoint(path)
-    return fe, model, cfg
-
-
 def cmd_export(args):
     out = check_output(args.output, args.force)
-    fe, model, cfg = _load_checkpoint(args.checkpoint)
+    fe, model, cfg = load_any_checkpoint(args.checkpoint)
     ir = fe.to_ir(model, max_rows=args.max_rows, metadata={"name": cfg.name}, progress=not args.quiet)
     ir.save(out, overwrite=args.force)
     print(format_table(ir.summary()))
@@ -68,9 +52,9 @@ def cmd_verify(args):
     import numpy as np
 
     from .verify import verify
-    fe, model, cfg = _load_checkpoint(args.checkpoint)
+    fe, model, cfg = load_any_checkpoint(args.checkpoint)
     ir = load_ir(args.ir, "verify") if args.ir else fe.to_ir(model)
-    ds = _load_data(cfg, args.limit)
+    ds = load_config_data(cfg.data, args.limit)
     parts = {"test": [(ds.X_test, ds.y_test)], "train": [(ds.X_train, ds.y_train)],
              "all": [(ds.X_train, ds.y_train), (ds.X_test, ds.y_test)]}[args.split]
     X = np.concatenate([p[0] for p in parts])

@@ -251,3 +251,10 @@ def frontend_of(model_or_path) -> Frontend:
             return fe
     raise LutnetError(f"expected a lutnet.nn.LUTNet, a Keras model of lutnet.keras.LUTLayer layers or a checkpoint "
                       f"path; got a {type(model_or_path).__module__}.{type(model_or_path).__qualname__}")
+
+
+def load_any_checkpoint(path):
+    """``(frontend, model, config)`` of a PyTorch (file) or Keras (directory) checkpoint."""
+    fe = frontend_of(path)
+    model, cfg, _ = fe.load_checkpoint(path)
+    return fe, model, cfg

@@ -43,3 +43,34 @@ def test_rtl_imports_no_framework():
 @pytest.mark.parametrize("emitter", ["lutnet.rtl.emit", "lutnet.onnx_export", "lutnet.hls_backend.writer"])
 def test_emitters_import_no_trainer(emitter):
     assert _loaded_after_import([emitter], TRAINERS) == []
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """The absolute names of the modules a source file imports (relative imports resolved)."""
+    import ast
+    here = package.split(".")
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = here[:len(here) - node.level + 1] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)
+    return out
+
+
+def test_only_command_modules_import_the_cli():
+    """Library code (transforms, emitters, models) never reaches into the ``lutnet`` command's module:
+    what a command and a library function share lives in the library (``lutnet.frontend``,
+    ``lutnet.data``)."""
+    offenders = []
+    for path in sorted((ROOT / "lutnet").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if path.name in ("cli.py", "_cli.py"):
+            continue
+        package = ".".join(rel.with_suffix("").parts[:-1])
+        if "lutnet.cli" in _imported_modules(path, package):
+            offenders.append(str(rel))
+    assert offenders == []

@@ -50,9 +50,18 @@ def load_dataset(name: str, **kwargs: Any) -> Dataset:
     return loader(**kwargs)
 
 
+def load_config_data(data_cfg, limit: int | None = None) -> Dataset:
+    """The dataset a config's ``data:`` section names (its ``name``, ``path`` and ``limit``), the
+    first ``limit`` training images only when ``limit`` (or ``data.limit``) is set."""
+    kwargs = {"path": data_cfg.path} if data_cfg.path else {}
+    ds = load_dataset(data_cfg.name, **kwargs)
+    limit = limit or data_cfg.limit
+    return ds.subset(limit) if limit else ds
+
+
 __all__ = [
     "CACHE_DIR_ENV", "DATA_DIR_ENV", "LOADERS", "ChecksumError", "DataFormatError",
     "DataNotFoundError", "Dataset", "MissingDependencyError", "UnknownDatasetError",
-    "cache_root", "load_dataset", "load_digits", "load_jets", "load_mnist",
+    "cache_root", "load_config_data", "load_dataset", "load_digits", "load_jets", "load_mnist",
     "make_synthetic_jets", "parse_idx", "synthetic_jets_arrays", "train_val_split",
 ]

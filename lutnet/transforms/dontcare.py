@@ -380,14 +380,15 @@ def load_run_care_inputs(run_dir) -> dict:
     """``{"X", "split": "train", "source"}``: the training split of the dataset a ``lutnet train``
     output directory (its checkpoint's config) was trained on."""
     from .._cli import is_checkpoint
-    from ..cli import _load_checkpoint, _load_data
+    from ..data import load_config_data
+    from ..frontend import load_any_checkpoint
     d = Path(run_dir)
     ckpts = [c for c in sorted(d.iterdir()) if is_checkpoint(c)] if d.is_dir() else []
     if not ckpts:
         raise InputError(f"{d}: no checkpoint in this directory; --dont-care takes a care file (.npz, "
                          f"lutnet.transforms.write_care_file) or a `lutnet train` output directory")
-    _, _, cfg = _load_checkpoint(ckpts[0])
-    ds = _load_data(cfg)
+    _, _, cfg = load_any_checkpoint(ckpts[0])
+    ds = load_config_data(cfg.data)
     return {"X": ds.X_train, "split": "train", "source": f"{cfg.data.name} training split ({ckpts[0]})"}
 
 
