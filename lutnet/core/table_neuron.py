@@ -356,6 +356,66 @@ def thermometer_bits(codes, thresholds) -> np.ndarray:
     return (c[:, :, None] >= t[None, :, :]).reshape(c.shape[0], -1).astype(np.int64)
 
 
+class ThermometerBase:
+    """The framework-neutral part of a thermometer encoder layer (both frontends' ``Thermometer``):
+    the fixed-point input quantizer (``input_bits``, ``signed``, ``scale``, ``zero_point``: the raw
+    integer the FPGA receives), the threshold check and fit, the bits and the IR encoder.  A frontend
+    class calls :meth:`_init_encoder` once its framework base is initialised, and stores the (features,
+    z) int64 thresholds its own way: ``_store_thresholds(t)``, ``_thresholds()`` (numpy), ``fitted``."""
+
+    def _init_encoder(self, where: str, in_features: int, bits_per_feature: int, fit: str, input_bits: int,
+                      signed: bool, scale: float, zero_point: float, threshold_bits: int | None):
+        from ..ir import QuantSpec
+        self.where = where
+        if fit not in FIT_KINDS:
+            raise LayerConfigError(f"{where}: fit must be one of {', '.join(FIT_KINDS)}, got {fit!r}")
+        self.in_features, self.bits_per_feature, self.fit_kind = int(in_features), int(bits_per_feature), fit
+        self.threshold_bits = None if threshold_bits is None else int(threshold_bits)
+        self.quant = QuantSpec(input_bits, signed, np.float32(scale), np.float32(zero_point))
+
+    def _init_thresholds(self, thresholds):
+        """Given thresholds, or the ``uniform`` ones (they need no data); ``quantile`` waits for :meth:`fit`."""
+        if thresholds is not None:
+            self.set_thresholds(thresholds)
+        elif self.fit_kind == "uniform":
+            self.fit(np.zeros((0, self.in_features), np.float32))
+
+    @property
+    def out_features(self) -> int:
+        return self.in_features * self.bits_per_feature
+
+    def set_thresholds(self, thresholds):
+        self._store_thresholds(check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max,
+                                                (self.in_features, self.bits_per_feature)))
+
+    def codes(self, x) -> np.ndarray:
+        from .inputs import check_features
+        return self.quant.to_codes(check_features(x, self.in_features)[0])
+
+    def fit(self, X_train):
+        """Fit the thresholds on training features (never validation or test data)."""
+        codes = self.codes(X_train) if len(X_train) else np.zeros((0, self.in_features), np.int64)
+        self.set_thresholds(fit_thresholds(codes, self.bits_per_feature, self.fit_kind, self.quant.code_min,
+                                           self.quant.code_max, self.where, self.threshold_bits))
+        return self
+
+    def encode(self, x) -> np.ndarray:
+        """(N, features) inputs -> (N, features * z) float32 bits."""
+        if not self.fitted:
+            raise LayerConfigError(f"{self.where}: thresholds are not fitted; call .fit(X_train) (fit_dwn does) or "
+                                   f"pass thresholds=")
+        return thermometer_bits(self.codes(np.asarray(x, np.float32)), self._thresholds()).astype(np.float32)
+
+    def to_ir(self):
+        from ..ir import ThermometerEncoder
+        return ThermometerEncoder(list(self._thresholds()))
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, bits_per_feature={self.bits_per_feature}, fit={self.fit_kind!r}, "
+                f"input_bits={self.quant.bits}" + (f", threshold_bits={self.threshold_bits}"
+                                                   if self.threshold_bits is not None else ""))
+
+
 # ---------------------------------------------------------------------- config
 def dwn_spec(cfg) -> dict:
     """What a :class:`lutnet.config.ModelConfig` with ``encoder`` and ``head`` builds, for every

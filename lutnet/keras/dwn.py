@@ -20,67 +20,40 @@ import tensorflow as tf
 
 from ..core import connectivity as _conn
 from ..core import table_neuron as tn
-from ..core.inputs import check_features
 from ..errors import LayerConfigError, LutnetError
-from ..ir import GroupSum, LayerIR, NetworkIR, QuantSpec, ThermometerEncoder
+from ..ir import GroupSum, LayerIR, NetworkIR, QuantSpec
 from .mapping import LearnableMapping
 
 __all__ = ["DWNModel", "GroupSumHead", "TableLayer", "Thermometer", "accuracy", "fit_dwn"]
 
 
-class Thermometer(tf.keras.layers.Layer):
+class Thermometer(tn.ThermometerBase, tf.keras.layers.Layer):
     """Fixed-point input quantizer + (distributive) thermometer on its integer codes (see
-    :class:`lutnet.nn.dwn.Thermometer`)."""
+    :class:`lutnet.nn.dwn.Thermometer`; the shared part is :class:`lutnet.core.table_neuron.ThermometerBase`)."""
 
     def __init__(self, in_features: int, bits_per_feature: int = 3, fit: str = "quantile", input_bits: int = 8,
-                 signed: bool = False, scale: float = 1 / 255, zero_point: float = 0.0, thresholds=None, **kwargs):
+                 signed: bool = False, scale: float = 1 / 255, zero_point: float = 0.0, thresholds=None,
+                 threshold_bits: int | None = None, **kwargs):
         kwargs.setdefault("name", "encoder")
         super().__init__(**kwargs)
-        self.where = f"Thermometer {self.name!r}"
-        if fit not in tn.FIT_KINDS:
-            raise LayerConfigError(f"{self.where}: fit must be one of {', '.join(tn.FIT_KINDS)}, got {fit!r}")
-        self.in_features, self.bits_per_feature, self.fit_kind = int(in_features), int(bits_per_feature), fit
-        self.quant = QuantSpec(input_bits, signed, np.float32(scale), np.float32(zero_point))
+        self._init_encoder(f"Thermometer {self.name!r}", in_features, bits_per_feature, fit, input_bits, signed,
+                           scale, zero_point, threshold_bits)
         self.thresholds = np.zeros((self.in_features, self.bits_per_feature), np.int64)
         self.fitted = False
-        if thresholds is not None:
-            self.set_thresholds(thresholds)
-        elif fit == "uniform":
-            self.fit(np.zeros((0, self.in_features), np.float32))
+        self._init_thresholds(thresholds)
 
-    @property
-    def out_features(self) -> int:
-        return self.in_features * self.bits_per_feature
-
-    def set_thresholds(self, thresholds):
-        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max,
-                                (self.in_features, self.bits_per_feature))
+    def _store_thresholds(self, t):
         self.thresholds, self.fitted = t, True
 
-    def codes(self, x) -> np.ndarray:
-        return self.quant.to_codes(check_features(x, self.in_features)[0])
-
-    def fit(self, X_train):
-        codes = self.codes(X_train) if len(X_train) else np.zeros((0, self.in_features), np.int64)
-        self.set_thresholds(tn.fit_thresholds(codes, self.bits_per_feature, self.fit_kind, self.quant.code_min,
-                                              self.quant.code_max, self.where))
-        return self
+    def _thresholds(self) -> np.ndarray:
+        return self.thresholds
 
     def call(self, x, training=None):
-        if not self.fitted:
-            raise LayerConfigError(f"{self.where}: thresholds are not fitted; call .fit(X_train) (fit_dwn does) or "
-                                   f"pass thresholds=")
         if tf.executing_eagerly() or not tf.is_tensor(x):
-            return tf.constant(self._bits(np.asarray(x.numpy() if hasattr(x, "numpy") else x, np.float32)))
-        out = tf.numpy_function(self._bits, [x], tf.float32, stateful=False)  # in a compiled train step
+            return tf.constant(self.encode(np.asarray(x.numpy() if hasattr(x, "numpy") else x, np.float32)))
+        out = tf.numpy_function(self.encode, [x], tf.float32, stateful=False)  # in a compiled train step
         out.set_shape((None, self.out_features))
         return out
-
-    def _bits(self, x) -> np.ndarray:
-        return tn.thermometer_bits(self.codes(np.asarray(x, np.float32)), self.thresholds).astype(np.float32)
-
-    def to_ir(self) -> ThermometerEncoder:
-        return ThermometerEncoder(list(self.thresholds))
 
 
 class TableLayer(tf.keras.layers.Layer):

@@ -21,78 +21,46 @@ from torch import nn
 
 from ..core import connectivity as _conn
 from ..core import table_neuron as tn
-from ..core.inputs import check_features
 from ..errors import LayerConfigError
-from ..ir import GroupSum, LayerIR, NetworkIR, QuantSpec, ThermometerEncoder
+from ..ir import GroupSum, LayerIR, NetworkIR, QuantSpec
 
 __all__ = ["DWNNet", "GroupSumHead", "TableLayer", "Thermometer", "LearnableMapping", "accuracy", "fit_dwn"]
 
 
 # ---------------------------------------------------------------------- encoder
-class Thermometer(nn.Module):
+class Thermometer(tn.ThermometerBase, nn.Module):
     """Fixed-point input quantizer (``input_bits``, ``signed``, ``scale``, ``zero_point``: the raw
     integer the FPGA receives) followed by a (distributive) thermometer: ``bits_per_feature``
     thresholds per feature on those integer codes, fitted on the training split (``fit``:
     ``quantile`` or ``uniform``) or given as ``thresholds`` (features, z).  ``threshold_bits = k``
     puts every threshold on a multiple of ``2**(input_bits - k)`` (cheap comparators that read the
-    top ``k`` bits only; :func:`lutnet.core.table_neuron.fit_thresholds`)."""
+    top ``k`` bits only; :func:`lutnet.core.table_neuron.fit_thresholds`).  The thresholds are
+    buffers (saved in the ``state_dict``); the rest is :class:`lutnet.core.table_neuron.ThermometerBase`."""
 
     def __init__(self, in_features: int, bits_per_feature: int = 3, fit: str = "quantile", input_bits: int = 8,
                  signed: bool = False, scale: float = 1 / 255, zero_point: float = 0.0, thresholds=None,
                  name: str = "encoder", threshold_bits: int | None = None):
         super().__init__()
-        self.name, self.where = name, f"Thermometer {name!r}"
-        self.in_features, self.bits_per_feature, self.fit_kind = int(in_features), int(bits_per_feature), fit
-        self.threshold_bits = None if threshold_bits is None else int(threshold_bits)
-        if fit not in tn.FIT_KINDS:
-            raise LayerConfigError(f"{self.where}: fit must be one of {', '.join(tn.FIT_KINDS)}, got {fit!r}")
-        self.quant = QuantSpec(input_bits, signed, np.float32(scale), np.float32(zero_point))
+        self.name = name
+        self._init_encoder(f"Thermometer {name!r}", in_features, bits_per_feature, fit, input_bits, signed, scale,
+                           zero_point, threshold_bits)
         self.register_buffer("thresholds", torch.zeros(self.in_features, self.bits_per_feature, dtype=torch.int64))
         self.register_buffer("fitted_flag", torch.zeros((), dtype=torch.bool))  # saved: a loaded encoder is fitted
-        if thresholds is not None:
-            self.set_thresholds(thresholds)
-        elif fit == "uniform":
-            self.fit(np.zeros((0, self.in_features), np.float32))
+        self._init_thresholds(thresholds)
 
-    @property
-    def out_features(self) -> int:
-        return self.in_features * self.bits_per_feature
-
-    def set_thresholds(self, thresholds):
-        t = tn.check_thresholds(self.where, thresholds, self.quant.code_min, self.quant.code_max,
-                                (self.in_features, self.bits_per_feature))
+    def _store_thresholds(self, t):
         self.thresholds.copy_(torch.from_numpy(t))
         self.fitted_flag.fill_(True)
+
+    def _thresholds(self) -> np.ndarray:
+        return self.thresholds.cpu().numpy()
 
     @property
     def fitted(self) -> bool:
         return bool(self.fitted_flag)
 
-    def codes(self, x) -> np.ndarray:
-        a, _ = check_features(x, self.in_features)
-        return self.quant.to_codes(a)
-
-    def fit(self, X_train):
-        """Fit the thresholds on training features (never validation or test data)."""
-        codes = self.codes(X_train) if len(X_train) else np.zeros((0, self.in_features), np.int64)
-        self.set_thresholds(tn.fit_thresholds(codes, self.bits_per_feature, self.fit_kind, self.quant.code_min,
-                                              self.quant.code_max, self.where, self.threshold_bits))
-        return self
-
     def forward(self, x):
-        if not self.fitted:
-            raise LayerConfigError(f"{self.where}: thresholds are not fitted; call .fit(X_train) (fit_dwn does) or "
-                                   f"pass thresholds=")
-        bits = tn.thermometer_bits(self.codes(x), self.thresholds.cpu().numpy())
-        return torch.from_numpy(bits.astype(np.float32))
-
-    def to_ir(self) -> ThermometerEncoder:
-        return ThermometerEncoder([t for t in self.thresholds.cpu().numpy()])
-
-    def extra_repr(self):
-        return (f"in_features={self.in_features}, bits_per_feature={self.bits_per_feature}, fit={self.fit_kind!r}, "
-                f"input_bits={self.quant.bits}" + (f", threshold_bits={self.threshold_bits}"
-                                                   if self.threshold_bits is not None else ""))
+        return torch.from_numpy(self.encode(x))
 
 
 # ---------------------------------------------------------------------- learnable mapping

@@ -90,6 +90,24 @@ def test_trained_keras_digits_model_is_bit_exact_at_every_level(trained_keras_di
     assert rep.ok, str(rep)
 
 
+def test_keras_and_pytorch_thermometers_share_one_fit():
+    """One encoder class body (lutnet.core.table_neuron.ThermometerBase): the same thresholds, bits and
+    IR encoder in both frameworks, quantile fit with cheap (``threshold_bits``) comparators included."""
+    X = np.random.default_rng(0).random((200, 12)).astype(np.float32)
+    for opts in ({"fit": "quantile"}, {"fit": "quantile", "threshold_bits": 2}, {"fit": "uniform"}):
+        t = td.Thermometer(12, bits_per_feature=3, input_bits=8, scale=1 / 255, **opts).fit(X)
+        k = kd.Thermometer(12, bits_per_feature=3, input_bits=8, scale=1 / 255, **opts).fit(X)
+        assert np.array_equal(t.thresholds.numpy(), k.thresholds)
+        assert np.array_equal(t(X).numpy(), k(X).numpy())
+        assert np.array_equal(np.stack(t.to_ir().thresholds), np.stack(k.to_ir().thresholds))
+        if "threshold_bits" in opts:  # thresholds among 64, 128, 192: comparators on the top 2 bits
+            assert np.all(k.thresholds % 64 == 0)
+    with pytest.raises(LayerConfigError, match=r"Thermometer 'encoder': thresholds are not fitted"):
+        kd.Thermometer(4, bits_per_feature=2)(np.zeros((1, 4), np.float32))
+    with pytest.raises(LayerConfigError, match=r"Thermometer 'enc': threshold_bits=9 must lie in 1..8"):
+        kd.Thermometer(4, bits_per_feature=2, threshold_bits=9, name="enc").fit(np.zeros((3, 4), np.float32))
+
+
 def test_keras_bad_inputs_name_the_layer_and_parameter():
     with pytest.raises(LayerConfigError, match=r"Thermometer 'enc'.*not strictly increasing"):
         kd.Thermometer(2, bits_per_feature=2, thresholds=[[1, 2], [5, 4]], name="enc")
