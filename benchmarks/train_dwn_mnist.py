@@ -52,6 +52,8 @@ def parse_args(argv=None):
     ap.add_argument("--shift", type=int, default=0, help="augment: random image shifts up to N pixels")
     ap.add_argument("--bitplanes", type=int, default=0,
                     help="prototype: feed the top K bits of each 8-bit pixel as K one-bit features")
+    ap.add_argument("--skip", action="store_true",
+                    help="prototype: layer 1 reads the encoder bits as well as layer 0 (as identity tables: wires)")
     return ap.parse_args(argv)
 
 
@@ -66,8 +68,46 @@ def build(a, n_features: int):
                                  seed=a.seed * 100 + i, name=f"layer{i}", mapping_candidates=a.candidates or None,
                                  mapping_tau=a.mapping_tau, clamp=a.clamp_tables,
                                  mapping_grad="signed" if a.signed_mapping_grad else "binary"))
-        src = n
-    return DWNNet(enc, layers, n_classes=10, tau=a.tau, argmax=True)
+        src = n + (enc.out_features if a.skip and i == 0 else 0)
+    return (_skip_net() if a.skip else DWNNet)(enc, layers, n_classes=10, tau=a.tau, argmax=True)
+
+
+def _skip_net():
+    from lutnet.ir import LayerIR, NetworkIR, QuantSpec
+    from lutnet.nn.dwn import DWNNet
+
+    class SkipNet(DWNNet):
+        """Prototype: layer 1 reads [layer 0's bits, the encoder's bits]; in the IR the encoder bits pass
+        through layer 0 as identity tables (a wire and a register in hardware)."""
+
+        def __init__(self, enc, layers, **kw):
+            n1 = layers[1].in_features
+            layers[1].in_features = layers[0].out_features
+            super().__init__(enc, layers, **kw)
+            layers[1].in_features = n1
+
+        def forward_bits(self, x):
+            e = self.encoder(x)
+            h = torch.cat([self.layers[0](e), e], 1)
+            for layer in self.layers[1:]:
+                h = layer(h)
+            return h
+
+        def to_ir(self, metadata=None):
+            self.eval()
+            layers = [layer.to_ir() for layer in self.layers]
+            l0, n_e, f = layers[0], self.encoder.out_features, self.layers[0].fan_in
+            conn = np.stack([(np.arange(n_e) + k) % n_e for k in range(f)], 1)  # identity: input 0 is bit i
+            ident = (np.arange(1 << f) & 1)[None, :].repeat(n_e, 0)
+            t0 = l0.tables.reshape(l0.out_features, -1)
+            layers[0] = LayerIR.from_dense(l0.name, np.concatenate([l0.indices, conn]), 1, False, 1, False,
+                                           np.concatenate([t0, ident]), kind="table", attrs=l0.attrs)
+            head = self.head.to_ir()
+            b, sg = head.score_encoding(layers[-1].out_bits, layers[-1].out_signed)
+            out_q = QuantSpec(b, sg, np.float32(1.0 / self.head.tau), np.float32(0))
+            return NetworkIR(self.encoder.quant, self.in_features, layers, out_q, dict(metadata or {}),
+                             encoder=self.encoder.to_ir(), head=head, argmax=self.argmax).validate()
+    return SkipNet
 
 
 def _shift(n):
@@ -92,7 +132,7 @@ def table(root) -> str:
         enc = f"z={a['bits_per_feature']} {a['fit']}{grid}"
         if a.get("bitplanes"):
             enc = f"top {a['bitplanes']} bits (wires)"
-        rows.append([f.parent.name, a["nodes"], enc, cand, str(a.get("learn_layers", 1)),
+        rows.append([f.parent.name, a["nodes"] + (" +skip" if a.get("skip") else ""), enc, cand, str(a.get("learn_layers", 1)),
                      "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
                      str(a.get("shift", 0)), f"{a['tau']:.3g}", f"{a.get('mapping_tau', 1.0):.3g}", f"{a['epochs']}",
                      str(a["seed"]),
