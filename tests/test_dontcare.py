@@ -333,3 +333,21 @@ def test_bench_dontcare_rows_and_table(small_model, tmp_path):
         assert r["care_samples"] == 80 and r["rewritten"] > 0 and r["est_before"] > 0 and r["est_after"] > 0
     text = bench.format_rows(rows)
     assert "tiny" in text and "support" in text and "test out/cls diff %" in text
+
+
+def test_care_set_from_a_training_run_directory(tmp_path):
+    """``--dont-care RUN_DIR``: the care set is the training split of the dataset the run's checkpoint
+    names (loaded through lutnet.data and lutnet.frontend, not the CLI); a directory without a checkpoint
+    gets one pinned error."""
+    from lutnet.cli import main
+    from lutnet.data import load_config_data
+    from lutnet.frontend import load_any_checkpoint
+    from lutnet.transforms import from_care_file
+    assert main(["train", "digits-s", "-o", str(tmp_path / "run"), "--epochs", "1", "--limit", "300", "-q"]) == 0
+    t = from_care_file(tmp_path / "run")
+    assert t.split == "train" and t.source.startswith("digits training split (")
+    _, _, cfg = load_any_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert len(t.X) == len(load_config_data(cfg.data).X_train) and not t.codes
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"empty: no checkpoint in this directory; --dont-care takes a care file"):
+        from_care_file(tmp_path / "empty")
