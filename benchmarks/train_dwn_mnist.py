@@ -132,7 +132,8 @@ def table(root) -> str:
         enc = f"z={a['bits_per_feature']} {a['fit']}{grid}"
         if a.get("bitplanes"):
             enc = f"top {a['bitplanes']} bits (wires)"
-        rows.append([f.parent.name, a["nodes"] + (" +skip" if a.get("skip") else ""), enc, cand, str(a.get("learn_layers", 1)),
+        nodes = a["nodes"] + (" +skip" if a.get("skip") else "")
+        rows.append([f.parent.name, nodes, enc, cand, str(a.get("learn_layers", 1)),
                      "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
                      str(a.get("shift", 0)), f"{a['tau']:.3g}", f"{a.get('mapping_tau', 1.0):.3g}", f"{a['epochs']}",
                      str(a["seed"]),
