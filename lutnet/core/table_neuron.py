@@ -404,7 +404,7 @@ class ThermometerBase:
         if not self.fitted:
             raise LayerConfigError(f"{self.where}: thresholds are not fitted; call .fit(X_train) (fit_dwn does) or "
                                    f"pass thresholds=")
-        return thermometer_bits(self.codes(np.asarray(x, np.float32)), self._thresholds()).astype(np.float32)
+        return thermometer_bits(self.codes(x), self._thresholds()).astype(np.float32)
 
     def to_ir(self):
         from ..ir import ThermometerEncoder
