@@ -133,12 +133,16 @@ class StageState(Serializable):
             state = {'kind': stage.kind, 'counts': stage.counts, 'thresholds': stage.flat()[1]}
         else:
             state = {'kind': stage.kind, 'groups': np.array(stage.groups)}
+            if stage.weights is not None:
+                state['weights'] = np.array(stage.weights)
         return {'class_name': f'{StageState.__module__}.{StageState.__qualname__}', 'state': state}
 
     @classmethod
     def deserialize(cls, state):
         if 'groups' in state:
-            return GroupSum(np.asarray(state['groups']), state.get('kind', 'groupsum'))
+            w = state.get('weights')
+            return GroupSum(np.asarray(state['groups']), state.get('kind', 'groupsum'),
+                            None if w is None else np.asarray(w))
         bounds = np.concatenate([[0], np.cumsum(np.asarray(state['counts'], np.int64))])
         thr = np.asarray(state['thresholds'], np.int64)
         return ThermometerEncoder([thr[a:b] for a, b in zip(bounds[:-1], bounds[1:])], state.get('kind', 'thermometer'))

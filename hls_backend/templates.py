@@ -47,8 +47,10 @@ groupsum_config_template = """struct config{index} : lutnet::groupsum_config {{
     static const unsigned n_out = {n_out};
     static const unsigned width = {width};
     static const unsigned member[{n_members}];
+    static const unsigned shift[{n_members}];
 }};
 const unsigned config{index}::member[{n_members}] = {{{member_list}}};
+const unsigned config{index}::shift[{n_members}] = {{{shift_list}}};
 """
 
 argmax_config_template = """struct config{index} : lutnet::argmax_config {{
@@ -121,10 +123,12 @@ class LUTGroupSumConfigTemplate(LayerConfigTemplate):
         members = [head.members(c) for c in range(head.n_classes)]
         width = max(len(m) for m in members)
         idx = np.full((head.n_classes, width), n_in, np.int64)  # n_in: no member (padding)
+        shift = np.zeros((head.n_classes, width), np.int64)
         for c, m in enumerate(members):
             idx[c, :len(m)] = m
+            shift[c, :len(m)] = head.shifts[m]
         params = self._default_config_params(node)
-        params.update(width=width, n_members=idx.size, member_list=c_list(idx))
+        params.update(width=width, n_members=idx.size, member_list=c_list(idx), shift_list=c_list(shift))
         return groupsum_config_template.format(**params)
 
 

@@ -62,11 +62,14 @@ class EncoderConfig:
 class HeadConfig:
     """Class scores in hardware: ``groupsum`` (popcount) sums the last layer's outputs per class
     (``classes`` equal contiguous groups); training uses ``scores / tau``; ``argmax`` adds the
-    first-index argmax stage."""
+    first-index argmax stage.  ``tiebreak: N``: the last N outputs of each class count half as much
+    as the others (weights 1 and 2 in hardware, a shift), so a class score has about twice as many
+    levels and fewer classes tie at the maximum."""
     kind: str = "groupsum"
     classes: int = 10
     tau: float = 1.0
     argmax: bool = True
+    tiebreak: int = 0
 
 
 @dataclass
@@ -320,6 +323,11 @@ def _check_dwn(m: ModelConfig, src: str):
         if m.head.classes < 1 or m.layers[-1].out_features % m.head.classes:
             raise ConfigError(f"{src}: model.head.classes={m.head.classes} must divide the last layer's "
                               f"{m.layers[-1].out_features} outputs into equal groups")
+        per = m.layers[-1].out_features // m.head.classes
+        if not 0 <= m.head.tiebreak < per:
+            raise ConfigError(f"{src}: model.head.tiebreak={m.head.tiebreak} must lie in 0..{per - 1}: the "
+                              f"outputs per class that count half ({per} per class here; at least one must count "
+                              f"in full)")
     for i, lc in enumerate(m.layers):
         table = (lc.neuron or m.neuron).kind == "table"
         key = f"model.layers[{i}].neuron.kind" if lc.neuron else "model.neuron.kind"

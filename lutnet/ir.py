@@ -28,7 +28,8 @@ with exact integer semantics (``evaluate`` runs them in this order):
   ``code_i >= thresholds[i][j]``, concatenated feature by feature.  Layer 0 indexes into these bits
   and ``n_inputs`` counts the raw features.
 * ``head`` (:class:`GroupSum`): ``groups[k]`` is the class of the last layer's output ``k``; a class
-  score is the exact integer sum of its outputs' codes (two's complement codes summed as integers).
+  score is the exact integer sum of its outputs' codes (two's complement codes summed as integers),
+  each times its optional power-of-two ``weights[k]`` (a shift in hardware; default 1).
   The network outputs are then the scores, whose encoding (derived from the code ranges) is
   ``output_quant``'s.
 * ``argmax``: the network output is the first index of the maximum score (one unsigned code).
@@ -36,7 +37,8 @@ with exact integer semantics (``evaluate`` runs them in this order):
 Files: a zip (``numpy.savez_compressed``) holding the arrays and a JSON header with the format name,
 version and a SHA-256 checksum over header and arrays.  Version 2 holds the stages; version-1 files
 (no stages) still load.  Version 3 adds the per-neuron ``sum_address`` flags; a network without
-sum-address neurons is still written as version 2, so older lutnet versions read it.
+sum-address neurons is still written as version 2, so older lutnet versions read it.  Version 4 adds
+the head's ``weights``; a head without weights (all 1) is written as before.
 """
 from __future__ import annotations
 
@@ -53,8 +55,8 @@ from ._files import atomic_write
 from .errors import IRFormatError
 
 FORMAT_NAME = "lutnet-ir"
-FORMAT_VERSION = 3
-READ_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READ_VERSIONS = (1, 2, 3, 4)
 
 
 def code_range(bits: int, signed: bool) -> tuple[int, int]:
@@ -347,14 +349,16 @@ class CompressorTree:
         return cost + (self.width - both[0] if both else 0)
 
 
-def compressor_tree(widths) -> CompressorTree:
-    """The :class:`CompressorTree` of the sum of unsigned operands of the given bit widths."""
+def compressor_tree(widths, shifts=None) -> CompressorTree:
+    """The :class:`CompressorTree` of the sum of unsigned operands of the given bit widths, operand
+    ``i`` shifted left by ``shifts[i]`` (its weight ``2**shifts[i]``; default 0)."""
+    shifts = [0] * len(widths) if shifts is None else [int(x) for x in shifts]
     cols: dict = {}
     n = 0
-    top = max(1, sum((1 << int(w)) - 1 for w in widths).bit_length())  # the sum's width: higher bits are 0
-    for w in widths:
+    top = max(1, sum(((1 << int(w)) - 1) << s for w, s in zip(widths, shifts)).bit_length())  # higher bits are 0
+    for w, s in zip(widths, shifts):
         for b in range(int(w)):
-            cols.setdefault(b, []).append(n)
+            cols.setdefault(b + s, []).append(n)
             n += 1
     counters, nid, passes = [], n, 0
     while cols and max(len(v) for v in cols.values()) > 2:
@@ -478,16 +482,45 @@ class ThermometerEncoder:
 @dataclass
 class GroupSum:
     """Popcount / GroupSum head: ``groups[k]`` is the class of the last layer's output ``k``; class
-    ``c``'s score is the exact integer sum of the codes of its outputs."""
+    ``c``'s score is the exact integer sum of the codes of its outputs, output ``k``'s code times
+    ``weights[k]`` (a power of two: a shift in hardware; ``None``: every weight 1)."""
 
     groups: np.ndarray
     kind: str = "groupsum"
+    weights: np.ndarray | None = None
 
     def __post_init__(self):
         g = np.asarray(self.groups)
         if g.size and g.dtype.kind == "f" and not np.all(g == np.round(g)):
             raise IRFormatError(f"head: groups must be integer class indices, got {g.tolist()}")
         self.groups = g.astype(np.int64).reshape(-1)
+        if self.weights is not None:
+            w = np.asarray(self.weights).reshape(-1)
+            if w.size != self.groups.size:
+                raise IRFormatError(f"head: weights has {w.size} entries for {self.groups.size} outputs; give one "
+                                    f"weight per output (or none)")
+            wi = np.asarray(w, np.float64)
+            bad = ~((wi >= 1) & (wi == np.round(wi)) & (wi <= 2 ** 15))
+            if not bad.any():
+                wi = wi.astype(np.int64)
+                bad = (wi & (wi - 1)) != 0
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                raise IRFormatError(f"head: weights[{k}] = {w[k]} is not a power of two 1, 2, 4, ...; "
+                                    f"give every output a power-of-two weight (a shift in hardware)")
+            self.weights = None if np.all(wi == 1) else wi
+
+    @property
+    def shifts(self) -> np.ndarray:
+        """Per output, ``log2(weights[k])`` (all 0 without weights)."""
+        if self.weights is None:
+            return np.zeros(self.groups.size, np.int64)
+        return np.array([int(w).bit_length() - 1 for w in self.weights], np.int64)
+
+    @property
+    def weight_array(self) -> np.ndarray:
+        """Per output, its weight (all 1 without weights)."""
+        return np.ones(self.groups.size, np.int64) if self.weights is None else self.weights
 
     @property
     def n_classes(self) -> int:
@@ -522,6 +555,7 @@ class GroupSum:
         sg = np.asarray(out_signed, bool)
         lo = np.where(sg, -np.left_shift(1, ob - 1), 0)
         hi = np.where(sg, np.left_shift(1, ob - 1) - 1, np.left_shift(1, ob) - 1)
+        lo, hi = lo * self.weight_array, hi * self.weight_array
         n = self.n_classes
         return (np.bincount(self.groups, lo, n).astype(np.int64), np.bincount(self.groups, hi, n).astype(np.int64))
 
@@ -534,7 +568,10 @@ class GroupSum:
         """(n_out, N) codes -> (n_classes, N) int64 scores (segment sums of the outputs sorted by class)."""
         order = np.argsort(self.groups, kind="stable")
         starts = np.searchsorted(self.groups[order], np.arange(self.n_classes))
-        c = np.asarray(codes_t, np.int64)[order]
+        c = np.asarray(codes_t, np.int64)
+        if self.weights is not None:
+            c = c * self.weights[:, None]
+        c = c[order]
         if c.shape[1] == 0:
             return np.zeros((self.n_classes, 0), np.int64)
         return np.add.reduceat(c, starts, axis=0)
@@ -542,18 +579,21 @@ class GroupSum:
     def lut_cost(self, out_bits, out_signed) -> float:
         ob = np.asarray(out_bits, np.int64)
         sg = np.asarray(out_signed, bool)
-        lo = np.where(sg, -np.left_shift(1, ob - 1), 0)
-        hi = np.where(sg, np.left_shift(1, ob - 1) - 1, np.left_shift(1, ob) - 1)
+        w = self.weight_array
+        lo = np.where(sg, -np.left_shift(1, ob - 1), 0) * w
+        hi = (np.where(sg, np.left_shift(1, ob - 1) - 1, np.left_shift(1, ob) - 1)) * w
+        sh = self.shifts
         cost = 0.0
         for m in (self.members(c) for c in range(self.n_classes)):
             if sg[m].any():  # signed codes: a balanced tree of carry-chain adders
                 cost += adder_tree(list(zip(lo[m].tolist(), hi[m].tolist())))[0]
             else:  # unsigned codes: LUT6 bit counters, then one adder (see ``compressor_tree``)
-                cost += compressor_tree(ob[m].tolist()).luts()
+                cost += compressor_tree(ob[m].tolist(), sh[m].tolist()).luts()
         return cost
 
     def __eq__(self, other):
-        return isinstance(other, GroupSum) and self.kind == other.kind and np.array_equal(self.groups, other.groups)
+        return (isinstance(other, GroupSum) and self.kind == other.kind and np.array_equal(self.groups, other.groups)
+                and np.array_equal(self.weight_array, other.weight_array))
 
 
 def _smallest_int_dtype(lo: int, hi: int):
@@ -844,7 +884,11 @@ class NetworkIR:
         if self.head is not None:
             arrays["head_groups"] = self.head.groups
             stages["head"] = {"kind": self.head.kind}
+            if self.head.weights is not None:
+                arrays["head_weights"] = self.head.weights
         version = 3 if any(L.sum_address.any() for L in self.layers) else 2
+        if self.head is not None and self.head.weights is not None:
+            version = 4
         header = {"format": FORMAT_NAME, "version": version, "n_inputs": self.n_inputs,
                   "input_quant": self.input_quant.to_json(), "output_quant": self.output_quant.to_json(),
                   "layers": layers, "stages": stages, "metadata": self.metadata}
@@ -916,7 +960,8 @@ class NetworkIR:
                 encoder = ThermometerEncoder([thr[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
                                              stages["encoder"].get("kind", "thermometer"))
             if stages.get("head") is not None:
-                head = GroupSum(arrays["head_groups"], stages["head"].get("kind", "groupsum"))
+                head = GroupSum(arrays["head_groups"], stages["head"].get("kind", "groupsum"),
+                                arrays.get("head_weights"))
         except KeyError as e:
             raise IRFormatError(f"{path}: the file lacks the array {e}; it is corrupt or not written by "
                                 f"NetworkIR.save") from None

@@ -13,7 +13,8 @@ Sum-address neurons add ``fields * 1`` instead of the placed patterns, then keep
 The IR's stages are ONNX operators too: the thermometer encoder is ``Gather`` (each bit's feature)
 + ``GreaterOrEqual`` (its threshold) + ``Cast`` (tensor ``enc_bits``); the GroupSum head pads the last
 layer's codes with a zero column, gathers each class's outputs (classes padded to the largest with
-the zero column) and ``ReduceSum``s them (``head_scores``); argmax is ``ArgMax`` with
+the zero column), multiplies them by their power-of-two weights when the head has weights (``Mul``)
+and ``ReduceSum``s them (``head_scores``); argmax is ``ArgMax`` with
 ``select_last_index=0`` (first index of the maximum, ``argmax_index``, (N, 1)).
 ``BitwiseAnd`` keeps the two's-complement bit pattern of signed codes, exactly as in
 :meth:`lutnet.ir.LayerIR.evaluate`.  The graph's input is ``codes`` (int64, the input quantizer's
@@ -125,6 +126,11 @@ def _head(g: _Graph, head, n_out: int, codes: str) -> str:
     padded = g.op("Pad", [codes, g.const("head_pads", np.array([0, 0, 0, 1], np.int64)),
                           g.const("head_zero", np.array(0, np.int64))], "head_padded", mode="constant")
     fields = g.op("Gather", [padded, g.const("head_members", idx)], "head_fields", axis=1)
+    if head.weights is not None:  # power-of-two weights: exact integer products (padding: weight 0)
+        w = np.zeros((n_classes, width), np.int64)
+        for c, m in enumerate(members):
+            w[c, :len(m)] = head.weights[m]
+        fields = g.op("Mul", [fields, g.const("head_weights", w)], "head_weighted")
     return g.op("ReduceSum", [fields, g.const("head_axis", np.array([2], np.int64))], "head_scores", keepdims=0)
 
 

@@ -39,7 +39,7 @@ def _with_adders(layer: LayerIR, adders, rng, lo: int, hi: int) -> LayerIR:
 def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3, bits=2,
                       signed=False, input_bits=None, input_signed=None, out_bits=None,
                       out_signed=None, kind: str = "random", thermometer=None, n_classes=None,
-                      argmax: bool = False, sum_address=0.0) -> NetworkIR:
+                      argmax: bool = False, sum_address=0.0, head_weights: int = 0) -> NetworkIR:
     """A network whose layer ``l`` has ``widths[l]`` neurons, each reading ``fan_in`` distinct
     inputs of the previous layer and holding a uniformly random table.
 
@@ -49,7 +49,8 @@ def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3,
 
     Stages: ``thermometer`` (an int or one int per feature: thresholds per raw feature) adds a
     :class:`~lutnet.ir.ThermometerEncoder` with random thresholds; ``n_classes`` adds a
-    :class:`~lutnet.ir.GroupSum` head over the last layer's outputs; ``argmax`` adds the argmax.
+    :class:`~lutnet.ir.GroupSum` head over the last layer's outputs (``head_weights=k``: random
+    power-of-two weights 1..2**k, drawn after everything else); ``argmax`` adds the argmax.
     ``sum_address``: the fraction of neurons (a float, or one per layer) made sum-address (adder)
     neurons, each with a random table on the sum of its input codes."""
     rng = np.random.default_rng(seed)
@@ -84,6 +85,8 @@ def random_network_ir(seed: int = 0, n_inputs: int = 8, widths=(6, 4), fan_in=3,
     ob, osg = bits[-1], signed[-1]
     if n_classes is not None:
         head = GroupSum(random_groups(rng, widths[-1], n_classes))
+        if head_weights:
+            head = GroupSum(head.groups, weights=1 << rng.integers(0, head_weights + 1, size=head.groups.size))
         ob, osg = head.score_encoding(layers[-1].out_bits, layers[-1].out_signed)
     out_q = QuantSpec(ob, osg, np.float32(1.0), np.float32(0))
     return NetworkIR(in_q, n_inputs, layers, out_q, {"name": f"random-{seed}"}, encoder, head,

@@ -159,9 +159,9 @@ def test_version_1_file_loads_without_stages(tmp_path):
 
 def test_newer_version_is_refused(tmp_path):
     p = random_network_ir(4, thermometer=1).save(tmp_path / "m.npz")
-    _rewrite_header(p, tmp_path / "v4.npz", lambda b: b.replace(b'"version": 2', b'"version": 4'))
-    with pytest.raises(IRFormatError, match=r"format version 4 is newer than this lutnet reads \(3\): upgrade lutnet"):
-        NetworkIR.load(tmp_path / "v4.npz")
+    _rewrite_header(p, tmp_path / "v5.npz", lambda b: b.replace(b'"version": 2', b'"version": 5'))
+    with pytest.raises(IRFormatError, match=r"format version 5 is newer than this lutnet reads \(4\): upgrade lutnet"):
+        NetworkIR.load(tmp_path / "v5.npz")
 
 
 def test_lut_cost_counts_stages():
@@ -214,3 +214,51 @@ def test_comparator_cost_counts_only_the_bits_it_reads():
     assert enc.lut_cost(q) == 7.0
     qs = QuantSpec(8, True, 1 / 128, 0.0)  # signed: x >= 0 is the inverted sign bit
     assert ThermometerEncoder([[0], [-64]]).comparator_inputs(qs).tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("widths,shifts", [([1] * 12, [1] * 11 + [0]), ([1] * 7, [0, 1, 2, 3, 0, 1, 2]),
+                                           ([2, 3, 1], [1, 0, 2]), ([1] * 30, [2] * 30)])
+def test_compressor_tree_sums_shifted_operands_exactly(widths, shifts):
+    from lutnet.ir import compressor_tree
+    tree = compressor_tree(widths, shifts)
+    rng = np.random.default_rng(len(widths))
+    codes = np.stack([rng.integers(0, 1 << w, 500) for w in widths], 1)
+    codes[0] = (1 << np.asarray(widths)) - 1  # the largest sum
+    bits = np.concatenate([(codes[:, [k]] >> np.arange(w)) & 1 for k, w in enumerate(widths)], 1)
+    want = (codes << np.asarray(shifts)).sum(1)
+    assert np.array_equal(_run_tree(tree, bits), want)
+    assert [len(r) for r in tree.rows] == [int(want[0]).bit_length()] * 2
+
+
+def test_weighted_head_scores_round_trip_and_version(tmp_path):
+    ir = random_network_ir(7, n_inputs=3, widths=(6,), bits=3, signed=True, n_classes=2, argmax=True)
+    plain_path = ir.save(tmp_path / "plain.npz")
+    w = np.array([1, 2, 4, 1, 2, 1])
+    ir.head = GroupSum(ir.head.groups, weights=w)
+    b, sg = ir.head.score_encoding(ir.layers[-1].out_bits, ir.layers[-1].out_signed)
+    ir.output_quant = QuantSpec(b, sg, np.float32(1), np.float32(0))
+    ir.validate()
+    codes = np.random.default_rng(0).integers(-4, 4, (300, 3))
+    bits = ir.evaluate(codes, return_all=True)[0]
+    scores = ir.evaluate(codes, return_all=True)[-2]
+    for c in range(2):
+        m = ir.head.members(c)
+        np.testing.assert_array_equal(scores[:, c], (bits[:, m] * w[m]).sum(1))
+    lo, hi = ir.head.score_ranges(ir.layers[-1].out_bits, ir.layers[-1].out_signed)
+    assert np.all(scores >= lo) and np.all(scores <= hi)
+    back = NetworkIR.load(ir.save(tmp_path / "w.npz"))
+    assert back.head == ir.head and back.head != GroupSum(ir.head.groups)
+    np.testing.assert_array_equal(back.evaluate(codes), ir.evaluate(codes))
+    header = lambda p: json.loads(np.load(p)["__header__"].tobytes().decode())
+    assert header(tmp_path / "w.npz")["version"] == 4 and header(plain_path)["version"] == 2
+    assert GroupSum(ir.head.groups, weights=np.ones(6)).weights is None  # all 1: no weights, written as before
+
+
+def test_head_weights_errors():
+    with pytest.raises(IRFormatError, match=r"head: weights\[1\] = 3 is not a power of two 1, 2, 4, \.\.\.; give "
+                                            r"every output a power-of-two weight \(a shift in hardware\)"):
+        GroupSum(np.array([0, 0, 1]), weights=[1, 3, 2])
+    with pytest.raises(IRFormatError, match=r"head: weights\[0\] = 0 is not a power of two"):
+        GroupSum(np.array([0, 1]), weights=[0, 1])
+    with pytest.raises(IRFormatError, match="head: weights has 2 entries for 3 outputs; give one weight per output"):
+        GroupSum(np.array([0, 0, 1]), weights=[1, 2])

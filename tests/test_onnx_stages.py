@@ -13,7 +13,8 @@ from lutnet.testing import random_network_ir  # noqa: E402
 
 @pytest.mark.parametrize("stages", [dict(thermometer=2), dict(n_classes=3), dict(argmax=True),
                                     dict(n_classes=1, argmax=True),
-                                    dict(thermometer=[1, 3, 2], n_classes=2, argmax=True)])
+                                    dict(thermometer=[1, 3, 2], n_classes=2, argmax=True),
+                                    dict(n_classes=3, head_weights=2)])
 @pytest.mark.parametrize("signed", [False, True])
 def test_stages_bit_exact(stages, signed):
     ir = random_network_ir(3 + signed, n_inputs=3, input_bits=4, input_signed=signed, widths=(5, 6), signed=signed,

@@ -94,6 +94,23 @@ def default_groups(n_outputs: int, n_classes: int, where: str = "GroupSum") -> n
     return np.repeat(np.arange(n_classes, dtype=np.int64), n_outputs // n_classes)
 
 
+def tiebreak_weights(groups: np.ndarray, tiebreak: int, where: str = "GroupSum") -> np.ndarray | None:
+    """GroupSum weights for ``tiebreak``: 1 for the last ``tiebreak`` outputs of each class, 2 for the
+    others (``None`` when ``tiebreak`` is 0: every weight 1)."""
+    tiebreak = int(tiebreak)
+    if not tiebreak:
+        return None
+    g = np.asarray(groups, np.int64)
+    w = np.full(g.size, 2, np.int64)
+    for c in range(int(g.max()) + 1):
+        m = np.flatnonzero(g == c)
+        if not 0 < tiebreak < m.size:
+            raise LayerConfigError(f"{where}: tiebreak={tiebreak} must lie in 0..{m.size - 1} (class {c} has {m.size} "
+                                   f"outputs; at least one must count in full)")
+        w[m[-tiebreak:]] = 1
+    return w
+
+
 def check_groups(where: str, groups, n_outputs: int) -> np.ndarray:
     """``groups`` as (n_outputs,) int64 covering every output and every class 0..C-1, or one error
     naming the layer and the parameter ``groups``."""
@@ -439,7 +456,8 @@ def dwn_spec(cfg) -> dict:
                        "mapping_tau": float(getattr(cfg, "mapping_tau", 1.0))})
     return {"encoder": {"bits_per_feature": e.bits_per_feature, "fit": e.fit, "input_bits": cfg.input_bits,
                         "signed": cfg.input_signed, "scale": float(cfg.input_range) / q},
-            "layers": layers, "head": {"n_classes": h.classes, "tau": h.tau, "argmax": h.argmax}}
+            "layers": layers, "head": {"n_classes": h.classes, "tau": h.tau, "argmax": h.argmax,
+                                       "tiebreak": int(getattr(h, "tiebreak", 0))}}
 
 
 # ---------------------------------------------------------------------- dead-logic removal

@@ -164,26 +164,32 @@ class TableLayer(tf.keras.layers.Layer):
 
 
 class GroupSumHead(tf.keras.layers.Layer):
-    """Popcount / GroupSum head; ``call`` returns ``scores / tau`` (logits)."""
+    """Popcount / GroupSum head; ``call`` returns ``scores / tau`` (logits); ``tiebreak`` as in
+    :class:`lutnet.nn.dwn.GroupSumHead` (weights 1 and 2, logits ``scores / (2 tau)``)."""
 
-    def __init__(self, n_outputs: int, n_classes: int, tau: float = 1.0, groups=None, **kwargs):
+    def __init__(self, n_outputs: int, n_classes: int, tau: float = 1.0, groups=None, tiebreak: int = 0, **kwargs):
         kwargs.setdefault("name", "head")
         super().__init__(**kwargs)
         where = f"GroupSumHead {self.name!r}"
         if not tau > 0:
             raise LayerConfigError(f"{where}: tau must be > 0, got {tau}")
         g = tn.default_groups(n_outputs, n_classes, where) if groups is None else tn.check_groups(where, groups, n_outputs)
-        self.groups, self.n_classes, self.tau = g, int(g.max()) + 1, float(tau)
-        self.onehot = tf.constant(np.eye(self.n_classes, dtype=np.float32)[g])
+        self.groups, self.n_classes, self.tau, self.tiebreak = g, int(g.max()) + 1, float(tau), int(tiebreak)
+        self.weights_ = tn.tiebreak_weights(g, tiebreak, where)
+        self.logit_scale = self.tau * (1 if self.weights_ is None else int(self.weights_.max()))
+        onehot = np.eye(self.n_classes, dtype=np.float32)[g]
+        if self.weights_ is not None:
+            onehot = onehot * self.weights_.astype(np.float32)[:, None]
+        self.onehot = tf.constant(onehot)
 
     def scores(self, bits):
         return tf.matmul(bits, self.onehot)
 
     def call(self, bits, training=None):
-        return self.scores(bits) / self.tau
+        return self.scores(bits) / self.logit_scale
 
     def to_ir(self) -> GroupSum:
-        return GroupSum(self.groups)
+        return GroupSum(self.groups, weights=self.weights_)
 
 
 class DWNModel(tf.keras.Model):
@@ -191,14 +197,14 @@ class DWNModel(tf.keras.Model):
     _lutnet_dwn = True
 
     def __init__(self, encoder: Thermometer, layers, n_classes: int = 10, tau: float = 1.0, groups=None,
-                 argmax: bool = True, **kwargs):
+                 argmax: bool = True, tiebreak: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.tables = encoder, list(layers)
         if not self.tables:
             raise LayerConfigError("DWNModel: needs at least one TableLayer")
         for i, layer in enumerate(self.tables):
             layer.build((None, encoder.out_features if i == 0 else self.tables[i - 1].units))
-        self.head = GroupSumHead(self.tables[-1].units, n_classes, tau, groups)
+        self.head = GroupSumHead(self.tables[-1].units, n_classes, tau, groups, tiebreak=tiebreak)
         self.argmax = bool(argmax)
 
     @property
@@ -273,7 +279,7 @@ class DWNModel(tf.keras.Model):
         layers = [layer.to_ir() for layer in self.tables]
         head = self.head.to_ir()
         b, sg = head.score_encoding(layers[-1].out_bits, layers[-1].out_signed)
-        out_q = QuantSpec(b, sg, np.float32(1.0 / self.head.tau), np.float32(0))
+        out_q = QuantSpec(b, sg, np.float32(1.0 / self.head.logit_scale), np.float32(0))
         return NetworkIR(self.encoder.quant, self.in_features, layers, out_q, dict(metadata or {}),
                          encoder=self.encoder.to_ir(), head=head, argmax=self.argmax).validate()
 

@@ -237,27 +237,35 @@ class TableLayer(nn.Module):
 # ---------------------------------------------------------------------- head
 class GroupSumHead(nn.Module):
     """Popcount / GroupSum: class ``c``'s score is the integer sum of the outputs in its group;
-    training uses ``scores / tau`` as logits."""
+    training uses ``scores / tau`` as logits.  ``tiebreak: N``: the last N outputs of each class
+    count 1 and the others 2 (logits ``scores / (2 tau)``, so a full output still moves a logit by
+    ``1 / tau``)."""
 
-    def __init__(self, n_outputs: int, n_classes: int, tau: float = 1.0, groups=None, name: str = "head"):
+    def __init__(self, n_outputs: int, n_classes: int, tau: float = 1.0, groups=None, name: str = "head",
+                 tiebreak: int = 0):
         super().__init__()
         where = f"GroupSumHead {name!r}"
         if not tau > 0:
             raise LayerConfigError(f"{where}: tau must be > 0, got {tau}")
         g = tn.default_groups(n_outputs, n_classes, where) if groups is None else tn.check_groups(where, groups, n_outputs)
-        self.n_classes, self.tau = int(g.max()) + 1, float(tau)
+        self.n_classes, self.tau, self.tiebreak = int(g.max()) + 1, float(tau), int(tiebreak)
+        w = tn.tiebreak_weights(g, tiebreak, where)
+        self.weights = w
+        self.logit_scale = self.tau * (1 if w is None else int(w.max()))
         self.register_buffer("groups", torch.from_numpy(g))
-        self.register_buffer("onehot", torch.nn.functional.one_hot(self.groups, self.n_classes).float(),
-                             persistent=False)
+        onehot = torch.nn.functional.one_hot(self.groups, self.n_classes).float()
+        if w is not None:
+            onehot = onehot * torch.from_numpy(w.astype(np.float32))[:, None]
+        self.register_buffer("onehot", onehot, persistent=False)
 
     def scores(self, bits):
         return bits @ self.onehot  # exact: integers < 2**24 in float32
 
     def forward(self, bits):
-        return self.scores(bits) / self.tau
+        return self.scores(bits) / self.logit_scale
 
     def to_ir(self) -> GroupSum:
-        return GroupSum(self.groups.cpu().numpy())
+        return GroupSum(self.groups.cpu().numpy(), weights=self.weights)
 
 
 # ---------------------------------------------------------------------- network
@@ -265,7 +273,7 @@ class DWNNet(nn.Module):
     """Thermometer encoder -> table layers -> GroupSum head (-> argmax in hardware)."""
 
     def __init__(self, encoder: Thermometer, layers, n_classes: int = 10, tau: float = 1.0, groups=None,
-                 argmax: bool = True):
+                 argmax: bool = True, tiebreak: int = 0):
         super().__init__()
         self.encoder = encoder
         self.layers = nn.ModuleList(layers)
@@ -277,7 +285,7 @@ class DWNNet(nn.Module):
                 raise LayerConfigError(f"DWNNet: layer {i} ({layer.name!r}) has in_features={layer.in_features}, but "
                                        f"its source has {src} outputs")
             src = layer.out_features
-        self.head = GroupSumHead(src, n_classes, tau, groups)
+        self.head = GroupSumHead(src, n_classes, tau, groups, tiebreak=tiebreak)
         self.argmax = bool(argmax)
 
     @property
@@ -343,7 +351,7 @@ class DWNNet(nn.Module):
             layers = [layer.to_ir() for layer in self.layers]
             head = self.head.to_ir()
             b, sg = head.score_encoding(layers[-1].out_bits, layers[-1].out_signed)
-            out_q = QuantSpec(b, sg, np.float32(1.0 / self.head.tau), np.float32(0))
+            out_q = QuantSpec(b, sg, np.float32(1.0 / self.head.logit_scale), np.float32(0))
             return NetworkIR(self.encoder.quant, self.in_features, layers, out_q, dict(metadata or {}),
                              encoder=self.encoder.to_ir(), head=head, argmax=self.argmax).validate()
         finally:

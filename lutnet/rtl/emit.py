@@ -401,21 +401,26 @@ def _emit_head(ir: NetworkIR, d: _Design) -> tuple[str, int]:
     off = np.cumsum(ob) - ob
     sb = int(ir.score_encoding()[0][0])
     lo, hi = ir.head.score_ranges(last.out_bits, last.out_signed)
+    sh = ir.head.shifts
     lines = []
     for c in range(ir.n_scores):
         m = ir.head.members(c)
         note = f"class {c}: {len(m)} outputs, score in [{int(lo[c])}, {int(hi[c])}]"
+        if sh[m].any():
+            note += ", weights " + " ".join(str(1 << int(x)) for x in sh[m])
         if last.out_signed[m].any():
             terms = [_extend("x", int(off[k]), int(ob[k]), bool(last.out_signed[k]), sb) for k in m]
+            terms = [t if not sh[k] else f"({t} << {int(sh[k])})" for t, k in zip(terms, m)]
             lines.append(f"    assign y[{(c + 1) * sb - 1}:{c * sb}] = {_tree_sum(terms)};  // {note}")
         else:
             lines += _popcount(f"c{c}", [f"x[{int(off[k]) + b}]" for k in m for b in range(int(ob[k]))],
-                               ob[m].tolist(), f"y[{(c + 1) * sb - 1}:{c * sb}]", sb, note)
+                               ob[m].tolist(), f"y[{(c + 1) * sb - 1}:{c * sb}]", sb, note, sh[m].tolist())
     name = f"{d.top}_head"
     d.files[f"{name}.v"] = render(
         "stage.v.j2", name=name, description=f"GroupSum head, {last.out_features} outputs -> {ir.n_scores} class "
         f"scores of {sb} bits ({'signed' if ir.output_quant.signed else 'unsigned'}).",
-        notes=[f"Class c's score = the exact sum of its outputs' codes; class c at bits [c*{sb} +: {sb}].",
+        notes=["Class c's score = the exact sum of its outputs' codes (each times its power-of-two weight, a",
+               f"shift); class c at bits [c*{sb} +: {sb}].",
                "Unsigned codes: passes of LUT6 bit counters (each output bit a function of <= 6 bits: one",
                "LUT), then one carry-chain adder (lutnet.ir.compressor_tree); signed: a balanced adder tree."],
         in_width=int(ob.sum()), out_width=ir.n_scores * sb, unused_in=False, body="\n".join(lines)).encode()
@@ -437,10 +442,11 @@ def _counter(ins: list, outs: list) -> list:
     return [f"    wire {o} = {x};" for o, x in zip(outs, exprs)]
 
 
-def _popcount(prefix: str, bits: list, widths: list, target: str, width: int, note: str) -> list:
+def _popcount(prefix: str, bits: list, widths: list, target: str, width: int, note: str, shifts=None) -> list:
     """Lines assigning ``target`` (``width`` bits) = the sum of unsigned operands whose bits (LSB first,
-    operand by operand) are ``bits``: the counters and final adder of ``compressor_tree(widths)``."""
-    tree = compressor_tree(widths)
+    operand by operand) are ``bits``, operand ``i`` shifted left by ``shifts[i]``: the counters and
+    final adder of ``compressor_tree(widths, shifts)``."""
+    tree = compressor_tree(widths, shifts)
     names = list(bits)
     lines = [f"    // {note}: {len(tree.counters)} bit counters in {tree.passes} pass(es), then one adder"]
     for _, ins, outs in tree.counters:

@@ -71,13 +71,14 @@ def _estimate(ir: NetworkIR, stage: str) -> dict:
         adders = counters = levels = 0
         for c in range(ir.n_scores):
             m = ir.head.members(c)
-            ob, sg = last.out_bits[m], last.out_signed[m]
+            ob, sg, sh = last.out_bits[m], last.out_signed[m], ir.head.shifts[m]
             if sg.any():
-                rng = [(-(1 << (b - 1)) if s else 0, (1 << (b - 1)) - 1 if s else (1 << b) - 1) for b, s in zip(ob, sg)]
+                rng = [((-(1 << (b - 1)) if s else 0) << h, ((1 << (b - 1)) - 1 if s else (1 << b) - 1) << h)
+                       for b, s, h in zip(ob, sg, sh)]
                 adders += adder_tree(rng)[1]
                 levels = max(levels, math.ceil(math.log2(len(m))) if len(m) > 1 else 0)
             else:
-                tree = compressor_tree(ob.tolist())
+                tree = compressor_tree(ob.tolist(), sh.tolist())
                 counters += len(tree.counters)
                 adders += int(any(i >= 0 for i in tree.rows[1]))
                 levels = max(levels, tree.passes + 1)

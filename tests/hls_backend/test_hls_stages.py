@@ -13,8 +13,8 @@ from lutnet import hls_backend
 from lutnet.testing import random_network_ir
 
 STAGES = [dict(thermometer=[1, 2, 3], n_classes=3, argmax=True), dict(thermometer=2), dict(n_classes=2),
-          dict(n_classes=1, argmax=True)]
-IDS = ["encoder-head-argmax", "encoder", "head", "one-class-argmax"]
+          dict(n_classes=1, argmax=True), dict(thermometer=2, n_classes=3, argmax=True, head_weights=2)]
+IDS = ["encoder-head-argmax", "encoder", "head", "one-class-argmax", "weighted-head-argmax"]
 
 
 def staged(signed=True, **st):

@@ -263,3 +263,10 @@ def test_mapping_grad_error_names_the_layer_and_the_choices():
 def test_mapping_tau_error_names_the_layer():
     with pytest.raises(LayerConfigError, match=r"^TableLayer 'l0': mapping_tau must be > 0, got 0$"):
         TableLayer(12, 5, fan_in=3, mapping="learnable", name="l0", mapping_tau=0)
+
+
+def test_tiebreak_error_names_the_head():
+    with pytest.raises(LayerConfigError, match=r"^GroupSumHead 'head': tiebreak=4 must lie in 0\.\.3 \(class 0 has 4 "
+                                               r"outputs; at least one must count in full\)$"):
+        GroupSumHead(12, 3, tiebreak=4)
+    assert GroupSumHead(12, 3, tiebreak=0).to_ir().weights is None

@@ -60,6 +60,9 @@ def test_learnable_mapping_key_builds_lut_layers_that_learn_their_wiring():
     ({"encoder": None}, r"model.neuron.kind: table neurons read bits: give model.encoder"),
     ({"mapping_grad": "pm1"}, r"model.mapping_grad must be one of binary, signed, got 'pm1'$"),
     ({"mapping_tau": 0}, r"model.mapping_tau must be > 0, got 0.0$"),
+    ({"head": {"kind": "groupsum", "tiebreak": 10}},
+     r"model.head.tiebreak=10 must lie in 0..9: the outputs per class that count half \(10 per class here; at "
+     r"least one must count in full\)$"),
     ({"encoder": None, "head": None, "neuron": {"kind": "linear"}, "mapping_tau": 0.1},
      r"model.mapping_tau applies to table-neuron models .*; remove it for LUT layers of 'linear' neurons$"),
     ({"encoder": None, "head": None, "neuron": {"kind": "linear"}, "clamp_tables": True},
@@ -83,3 +86,31 @@ def test_dwn_training_rules_reach_the_layers_of_both_frameworks():
     km(X[:2])
     assert all(t.clamp and t.mapping_grad == "signed" for t in km.tables)
     assert km.tables[0].mapping.signed and km.tables[0].mapping.tau == pytest.approx(0.1)
+
+
+def test_tiebreak_head_counts_half_in_both_frameworks_and_the_ir():
+    """head.tiebreak: 1 -> the last output of each class has weight 1, the others 2 (the IR's power-of-two
+    weights); logits scores / (2 tau); model = IR bit for bit, in PyTorch and in Keras."""
+    from lutnet.frontend import get_frontend
+    from lutnet.nn.dwn import DWNNet
+    cfg = _cfg(layers=[40, 20], head={"kind": "groupsum", "classes": 10, "tau": 1.0, "argmax": True, "tiebreak": 1})
+    X = np.random.default_rng(0).random((300, 64)).astype(np.float32)
+    fe = get_frontend("torch")
+    net = fe.build(cfg.model, 64, X)
+    assert isinstance(net, DWNNet)
+    want = np.tile([2, 1], 10)
+    ir = fe.to_ir(net)
+    np.testing.assert_array_equal(ir.head.weights, want)
+    assert float(ir.output_quant.scale) == pytest.approx(0.5)
+    codes = ir.quantize_input(X)
+    np.testing.assert_array_equal(ir.evaluate(codes), fe.output_codes(net, X))
+    bits = net.forward_bits(X[:50]).detach().numpy()
+    scores = net.head.scores(net.forward_bits(X[:50])).detach().numpy()
+    np.testing.assert_array_equal(scores, bits.reshape(50, 10, 2) @ np.array([2.0, 1.0]))
+    np.testing.assert_allclose(net(X[:50]).detach().numpy(), scores / 2.0)
+    pytest.importorskip("tensorflow")
+    fk = get_frontend("keras")
+    km = fk.build(cfg.model, 64, X)
+    kir = fk.to_ir(km)
+    np.testing.assert_array_equal(kir.head.weights, want)
+    np.testing.assert_array_equal(kir.evaluate(kir.quantize_input(X)), fk.output_codes(km, X))

@@ -76,6 +76,21 @@ def test_icarus_bit_exact_each_stage(work, stages, signed):
 
 
 @pytest.mark.skipif(not has_icarus, reason="icarus not installed")
+@pytest.mark.parametrize("signed", [False, True])
+def test_icarus_bit_exact_weighted_head(work, signed):
+    """GroupSum weights 1, 2, 4 (shifts): counters over weighted columns (unsigned codes) or shifted
+    operands of the adder tree (signed), bit-exact with the IR; the estimator counts the same tree."""
+    ir = staged(8 + signed, signed, head_weights=2)
+    assert ir.head.weights is not None and len(set(ir.head.weights.tolist())) >= 2
+    codes = codes_for(ir, 800)
+    out = simulate(ir, codes, simulator="icarus", work_dir=work, pipeline=1)
+    np.testing.assert_array_equal(out, ir.evaluate(codes))
+    plain = GroupSum(ir.head.groups)
+    assert ir.head.lut_cost(ir.layers[-1].out_bits, ir.layers[-1].out_signed) != \
+        plain.lut_cost(ir.layers[-1].out_bits, ir.layers[-1].out_signed)
+
+
+@pytest.mark.skipif(not has_icarus, reason="icarus not installed")
 def test_argmax_ties_keep_the_first_index(work):
     ir = random_network_ir(2, n_inputs=3, widths=(8,), fan_in=2, bits=1, n_classes=4, argmax=True)
     ir.head = GroupSum(np.repeat(np.arange(4), 2))

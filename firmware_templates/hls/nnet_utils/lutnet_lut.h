@@ -97,10 +97,12 @@ struct groupsum_config {
     static const unsigned n_in = 1;   // outputs of the last LUT layer
     static const unsigned n_out = 1;  // classes
     static const unsigned width = 1;  // members of the largest class (member lists padded with n_in)
+    // and per member slot: static const unsigned member[n_out * width], shift[n_out * width]
 };
 
-// GroupSum head: res[c] = the exact sum of the codes of class c's members.  res_T holds every score
-// (its width comes from the members' code ranges), so every partial sum is exact too.
+// GroupSum head: res[c] = the exact sum of the codes of class c's members, each shifted left by its
+// shift (its power-of-two weight).  res_T holds every score (its width comes from the members' weighted
+// code ranges), so every partial sum is exact too.
 template <class data_T, class res_T, typename CONFIG_T>
 void group_sum(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out]) {
     #pragma HLS INLINE
@@ -113,7 +115,7 @@ Classes:
             #pragma HLS UNROLL
             const unsigned m = CONFIG_T::member[c * CONFIG_T::width + j];
             if (m < CONFIG_T::n_in)
-                acc += data[m];
+                acc += res_T(data[m]) << CONFIG_T::shift[c * CONFIG_T::width + j];
         }
         res[c] = acc;
     }
