@@ -55,7 +55,7 @@ def parse_args(argv=None):
     ap.add_argument("--skip", action="store_true",
                     help="prototype: layer 1 reads the encoder bits as well as layer 0 (as identity tables: wires)")
     ap.add_argument("--tiebreak", type=int, default=0,
-                    help="prototype: the last N outputs of each class count 1/2 in the GroupSum (a finer score)")
+                    help="GroupSum head.tiebreak: the last N outputs of each class count half (a finer score)")
     return ap.parse_args(argv)
 
 
@@ -71,30 +71,8 @@ def build(a, n_features: int):
                                  mapping_tau=a.mapping_tau, clamp=a.clamp_tables,
                                  mapping_grad="signed" if a.signed_mapping_grad else "binary"))
         src = n + (enc.out_features if a.skip and i == 0 else 0)
-    net = (_skip_net() if a.skip else DWNNet)(enc, layers, n_classes=10, tau=a.tau, argmax=True)
-    if getattr(a, "tiebreak", 0):
-        net.head = _weighted_head(net.head, a.tiebreak)
-    return net
-
-
-def _weighted_head(head, k):
-    """Prototype: integer weights 2 (1 for the last ``k`` outputs of each class); logits scores / (2 tau)."""
-    from lutnet.nn.dwn import GroupSumHead
-
-    class WeightedHead(GroupSumHead):
-        def scores(self, bits):
-            return bits @ self.wonehot
-
-        def forward(self, bits):
-            return self.scores(bits) / (2 * self.tau)
-
-    h = WeightedHead(len(head.groups), head.n_classes, head.tau, head.groups.numpy())
-    g = head.groups.numpy()
-    w = np.full(len(g), 2.0, np.float32)
-    for c in range(head.n_classes):
-        w[np.flatnonzero(g == c)[-k:]] = 1.0
-    h.register_buffer("wonehot", h.onehot * torch.from_numpy(w)[:, None], persistent=False)
-    return h
+    return (_skip_net() if a.skip else DWNNet)(enc, layers, n_classes=10, tau=a.tau, argmax=True,
+                                               tiebreak=getattr(a, "tiebreak", 0))
 
 
 def _skip_net():
