@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from lutnet.errors import ConfigError, LutnetError, SynthesisError, ToolNotFoundError
+from lutnet.ir import QuantSpec
 from lutnet.rtl import synth, tools
 from lutnet.rtl.report import METHODS, build_plan, build_report, format_report
-from lutnet.ir import QuantSpec
 from lutnet.testing import random_network_ir
 from lutnet.vectors import random_input_codes
 
