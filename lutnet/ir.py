@@ -506,7 +506,7 @@ class GroupSum:
                 bad = (wi & (wi - 1)) != 0
             if bad.any():
                 k = int(np.flatnonzero(bad)[0])
-                raise IRFormatError(f"head: weights[{k}] = {w[k]} is not a power of two 1, 2, 4, ...; "
+                raise IRFormatError(f"head: weights[{k}] = {w[k]} is not a power of two 1, 2, 4, ..., 32768; "
                                     f"give every output a power-of-two weight (a shift in hardware)")
             self.weights = None if np.all(wi == 1) else wi
 

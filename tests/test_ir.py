@@ -117,7 +117,7 @@ def test_wrong_version_is_a_clear_error(tmp_path):
             return blob.replace(b'"version": 2', b"\"version\": 7")
         return blob
     _rewrite(p, tmp_path / "v7.npz", bump)
-    with pytest.raises(IRFormatError, match=r"IR format version 7 is newer than this lutnet reads \(3\): upgrade lutnet"):
+    with pytest.raises(IRFormatError, match=r"IR format version 7 is newer than this lutnet reads \(4\): upgrade lutnet"):
         NetworkIR.load(tmp_path / "v7.npz")
 
 

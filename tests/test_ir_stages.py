@@ -255,9 +255,11 @@ def test_weighted_head_scores_round_trip_and_version(tmp_path):
 
 
 def test_head_weights_errors():
-    with pytest.raises(IRFormatError, match=r"head: weights\[1\] = 3 is not a power of two 1, 2, 4, \.\.\.; give "
-                                            r"every output a power-of-two weight \(a shift in hardware\)"):
+    with pytest.raises(IRFormatError, match=r"head: weights\[1\] = 3 is not a power of two 1, 2, 4, \.\.\., 32768; "
+                                            r"give every output a power-of-two weight \(a shift in hardware\)"):
         GroupSum(np.array([0, 0, 1]), weights=[1, 3, 2])
+    with pytest.raises(IRFormatError, match=r"head: weights\[0\] = 65536 is not a power of two 1, 2, 4, \.\.\., 32768"):
+        GroupSum(np.array([0, 1]), weights=[65536, 1])
     with pytest.raises(IRFormatError, match=r"head: weights\[0\] = 0 is not a power of two"):
         GroupSum(np.array([0, 1]), weights=[0, 1])
     with pytest.raises(IRFormatError, match="head: weights has 2 entries for 3 outputs; give one weight per output"):

@@ -223,7 +223,7 @@ CASES = [  # (name, setup, exception, message regex)
     ("truncated IR file", truncated_ir, IRFormatError, r"net\.lutir is not a readable lutnet IR file \(corrupt or truncated\?\)"),
     ("IR arrays edited, checksum stale", ir_bad_checksum, IRFormatError, r"net\.lutir: checksum mismatch, the file is corrupt; re-export it"),
     ("IR of another format version", ir_other_version, IRFormatError,
-     r"IR format version 99 is newer than this lutnet reads \(3\): upgrade lutnet"),
+     r"IR format version 99 is newer than this lutnet reads \(4\): upgrade lutnet"),
     ("npz that is not an IR", ir_not_ir, IRFormatError, r"other\.npz has no lutnet IR header"),
     ("IR input widths disagree with sources", ir_widths_disagree, IRFormatError,
      r"layer 1 \('layer1'\): neuron 0 input 0 declares 3 bits but its source produces 2 bits"),
