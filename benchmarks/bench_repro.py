@@ -159,8 +159,9 @@ def published(cfg_path: Path) -> dict:
 # that does not use them means what it meant before, so its cached run is still its run.
 HASH_OMIT_AT_DEFAULT = {("model", "mapping_grad"): "binary", ("model", "clamp_tables"): False,
                         ("train", "augment"): None}
-# Keys added later still: each is left out of the hash while at its default (whatever the others do).
-HASH_OMIT_EACH_AT_DEFAULT = {("model", "mapping_tau"): 1.0}
+# Keys added later still: each is left out of the hash while at its default (whatever the others do);
+# a key is its path in the config dict.
+HASH_OMIT_EACH_AT_DEFAULT = {("model", "mapping_tau"): 1.0, ("model", "head", "tiebreak"): 0}
 
 
 def config_hash(cfg) -> str:
@@ -168,9 +169,12 @@ def config_hash(cfg) -> str:
     the keys of :data:`HASH_OMIT_AT_DEFAULT` when the config leaves all of them at their defaults, nor
     a key of :data:`HASH_OMIT_EACH_AT_DEFAULT` at its default."""
     d = cfg.to_dict()
-    for (part, key), default in HASH_OMIT_EACH_AT_DEFAULT.items():
-        if key in d.get(part, {}) and d[part][key] == default:
-            del d[part][key]
+    for path, default in HASH_OMIT_EACH_AT_DEFAULT.items():
+        parent = d
+        for k in path[:-1]:
+            parent = parent.get(k) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and path[-1] in parent and parent[path[-1]] == default:
+            del parent[path[-1]]
     new = [(part, key) for part, key in HASH_OMIT_AT_DEFAULT if key in d.get(part, {})]
     if all(d[part][key] == HASH_OMIT_AT_DEFAULT[part, key] for part, key in new):  # uses none of them
         for part, key in new:
