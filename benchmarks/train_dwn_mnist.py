@@ -56,7 +56,24 @@ def parse_args(argv=None):
                     help="prototype: layer 1 reads the encoder bits as well as layer 0 (as identity tables: wires)")
     ap.add_argument("--tiebreak", type=int, default=0,
                     help="GroupSum head.tiebreak: the last N outputs of each class count half (a finer score)")
+    ap.add_argument("--distill", default="",
+                    help="'T,alpha': train.distill (lutnet.distill) at temperature T, loss (1-alpha) CE + alpha T^2 KL")
+    ap.add_argument("--teacher", default="cnn", choices=["cnn", "mlp"], help="train.distill.teacher")
+    ap.add_argument("--teacher-epochs", type=int, default=6, help="train.distill.epochs")
     return ap.parse_args(argv)
+
+
+def _distill(a, X_train, y_train):
+    """``--distill T,alpha``: lutnet.distill's teacher (``train.distill``), trained on the training split
+    minus the validation split with the same shifts, and its loss."""
+    from lutnet.config import AugmentConfig, DistillConfig, TrainConfig
+    from lutnet.distill import distill_loss, train_teacher
+    T, alpha = (float(v) for v in a.distill.split(","))
+    cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
+                      augment=AugmentConfig(a.shift, [28, 28]) if a.shift else None,
+                      distill=DistillConfig(teacher=a.teacher, epochs=a.teacher_epochs, temperature=T, alpha=alpha,
+                                            image_shape=[28, 28]))
+    return distill_loss(train_teacher(X_train, y_train, cfg, log=lambda s: print(s, flush=True)), T, alpha)
 
 
 def build(a, n_features: int):
@@ -124,6 +141,13 @@ def _bitplanes(X, k):
     return np.concatenate([((code >> (7 - j)) & 1).astype(np.float32) for j in range(k)], axis=1)
 
 
+def _distill_label(a) -> str:
+    if not a.get("distill"):
+        return "-"
+    T, alpha = a["distill"].split(",")
+    return f"{a.get('teacher', 'cnn')} T={T} a={alpha}"
+
+
 def table(root) -> str:
     """One row per ``summary.json`` under ``root`` (exploration runs: validation accuracy only)."""
     rows = []
@@ -139,11 +163,11 @@ def table(root) -> str:
         rows.append([f.parent.name, nodes, enc, cand, str(a.get("learn_layers", 1)),
                      "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
                      str(a.get("shift", 0)), f"{a['tau']:.3g}", f"{a.get('mapping_tau', 1.0):.3g}", f"{a['lr']:.3g}",
-                     f"{a['epochs']}", str(a["seed"]),
+                     f"{a['epochs']}", str(a["seed"]), _distill_label(a),
                      f"{100 * s['val_acc']:.2f} %", f"{s['best_epoch']}", f"{s['seconds_per_epoch']:.0f}",
                      f"{s['luts_estimate']:,}", f"{s['luts_yosys']:,}" if s.get("luts_yosys") else "-"])
     head = ["run", "tables", "encoder", "layer-0 mapping", "learnable layers", "mapping grad", "clamp", "shift", "tau",
-            "map tau", "lr", "epochs", "seed", "val acc", "best ep", "s/epoch", "est. LUTs", "Yosys LUTs"]
+            "map tau", "lr", "epochs", "seed", "distill", "val acc", "best ep", "s/epoch", "est. LUTs", "Yosys LUTs"]
     w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = lambda r: "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(r))
     return "\n".join([line(head), line(["-" * x for x in w])] + [line(r) for r in rows])
@@ -168,9 +192,10 @@ def main(argv=None):
         X_train, X_test = _bitplanes(X_train, a.bitplanes), _bitplanes(X_test, a.bitplanes)
     print("data", X_train.shape, vars(a), flush=True)
     model = build(a, X_train.shape[1])
+    loss_fn = _distill(a, X_train, y_train) if a.distill else None
     t0 = time.perf_counter()
     res = fit_dwn(model, X_train, y_train, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True), augment=_shift(a.shift))
+                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True), augment=_shift(a.shift), loss_fn=loss_fn)
     train_s = time.perf_counter() - t0
     secs = [h["seconds"] for h in res.history]
     out = Path(a.out)

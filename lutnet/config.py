@@ -149,6 +149,25 @@ class AugmentConfig:
     image_shape: typing.Optional[list] = None
 
 
+DISTILL_TEACHERS = ("cnn", "mlp")
+
+
+@dataclass
+class DistillConfig:
+    """Knowledge distillation (:mod:`lutnet.distill`, PyTorch): a floating-point ``teacher`` is trained
+    first on the same training split (minus the same validation split, with the same augmentation),
+    for ``epochs`` at learning rate ``lr``; the LUT network then trains on ``(1 - alpha) * CE(labels) +
+    alpha * temperature**2 * KL(teacher || student)``, both softened by ``temperature``.  Training only:
+    the circuit is the student's.  ``teacher``: ``cnn`` (two 5x5 conv layers; images of
+    ``image_shape``, default ``train.augment.image_shape``) or ``mlp`` (one hidden layer of 256)."""
+    teacher: str = "cnn"
+    epochs: int = 6
+    lr: float = 0.001
+    temperature: float = 2.0
+    alpha: float = 0.5
+    image_shape: typing.Optional[list] = None
+
+
 @dataclass
 class TrainConfig:
     """Training hyper-parameters; the validation split is carved from the training set.  ``augment``
@@ -160,6 +179,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     seed: int = 0
     augment: typing.Optional[AugmentConfig] = None
+    distill: typing.Optional[DistillConfig] = None
 
 
 @dataclass
@@ -240,7 +260,30 @@ def from_dict(cls, d: dict, src: str = "<config>", prefix: str = ""):
         _check_model(obj, src)
     if cls is AugmentConfig:
         _check_augment(obj, src, where_prefix=prefix or "train.augment")
+    if cls is TrainConfig and obj.distill is not None:
+        _check_distill(obj, src, where_prefix=f"{prefix}.distill" if prefix else "train.distill")
     return obj
+
+
+def _check_distill(t: TrainConfig, src: str, where_prefix: str = "train.distill"):
+    d = t.distill
+    if d.teacher not in DISTILL_TEACHERS:
+        raise ConfigError(f"{src}: {where_prefix}.teacher must be one of {', '.join(DISTILL_TEACHERS)}, got "
+                          f"{d.teacher!r}")
+    if d.epochs < 1:
+        raise ConfigError(f"{src}: {where_prefix}.epochs must be >= 1, got {d.epochs}")
+    if not d.lr > 0 or not d.temperature > 0:
+        name, v = ("lr", d.lr) if not d.lr > 0 else ("temperature", d.temperature)
+        raise ConfigError(f"{src}: {where_prefix}.{name} must be > 0, got {v}")
+    if not 0 <= d.alpha <= 1:
+        raise ConfigError(f"{src}: {where_prefix}.alpha must lie in 0..1 (the distillation term's weight), "
+                          f"got {d.alpha}")
+    shape = d.image_shape or (t.augment.image_shape if t.augment is not None else None)
+    if d.teacher == "cnn" and (shape is None or not 2 <= len(shape) <= 3
+                               or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)):
+        raise ConfigError(f"{src}: {where_prefix}.teacher 'cnn' needs the images' [height, width] (or [height, width, "
+                          f"channels]) in {where_prefix}.image_shape or train.augment.image_shape, got {shape!r}; "
+                          f"MNIST: [28, 28]; or use teacher: mlp")
 
 
 def _check_augment(a: AugmentConfig, src: str, where_prefix: str = "train.augment"):

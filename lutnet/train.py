@@ -30,13 +30,19 @@ def accuracy(model, X, y, batch_size: int = 4096) -> float:
 
 
 def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=print, on_epoch=None,
-        param_groups=None, augment=None) -> TrainResult:
+        param_groups=None, augment=None, loss_fn=None) -> TrainResult:
     """Train ``model`` on (X_train, y_train); a stratified ``cfg.val_fraction`` of it is held out for
     validation.  The weights of the epoch with the best validation accuracy are restored at the end.
     ``on_epoch(record)`` is called after every epoch with its loss, accuracies and seconds (e.g. to
     report to a sweep scheduler that may stop the trial).  ``param_groups``: Adam parameter groups
     (e.g. another learning rate for some parameters) instead of ``model.parameters()``.  ``augment``: a
-    :class:`lutnet.core.augment.BatchAugment` for the training batches (default: ``cfg.augment``'s)."""
+    :class:`lutnet.core.augment.BatchAugment` for the training batches (default: ``cfg.augment``'s).
+    ``loss_fn(logits, x_batch, y_batch)``: the training loss (default: cross-entropy, or
+    :mod:`lutnet.distill`'s when ``cfg.distill`` is set: its teacher is trained first, here)."""
+    if loss_fn is None and getattr(cfg, "distill", None) is not None:
+        from .distill import distill_loss, train_teacher
+        loss_fn = distill_loss(train_teacher(X_train, y_train, cfg, log=log), cfg.distill.temperature,
+                               cfg.distill.alpha)
     X_tr, y_tr, X_val, y_val = split(X_train, y_train, cfg)
     if augment is None:
         augment = augment_from_config(cfg, X_tr.shape[1])
@@ -64,7 +70,10 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
                 continue
             xb = X_tr[idx] if augment is None else torch.from_numpy(augment(X_tr[idx].numpy(), aug_rng))
             out = model(xb)
-            loss = torch.nn.functional.cross_entropy(out, y_tr[idx])
+            if loss_fn is None:
+                loss = torch.nn.functional.cross_entropy(out, y_tr[idx])
+            else:
+                loss = loss_fn(out, xb, y_tr[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()

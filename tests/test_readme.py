@@ -35,7 +35,7 @@ def test_readme_lists_every_config_key():
     section = README.read_text().split("\n## YAML configs: every key\n", 1)[1].split("\n## ", 1)[0]
     missing = []
     for cls in (C.ModelConfig, C.LayerConfig, C.DataConfig, C.TrainConfig, C.EncoderConfig, C.HeadConfig,
-                C.AugmentConfig):
+                C.AugmentConfig, C.DistillConfig):
         for f in dataclasses.fields(cls):
             if f.name not in section:
                 missing.append(f"{cls.__name__}.{f.name}")

@@ -17,6 +17,7 @@ import tensorflow as tf
 from ..config import TrainConfig
 from ..core.augment import augment_from_config, augment_rng
 from ..core.training import BestEpoch, TrainResult, batched_accuracy, split, steps_total
+from ..errors import ConfigError
 
 
 def accuracy(model, X, y, batch_size: int = 4096) -> float:
@@ -44,6 +45,9 @@ class _BestEpoch(tf.keras.callbacks.Callback):
 def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=print, on_epoch=None) -> TrainResult:
     """Train a Keras LUT model on (X_train, y_train) with ``model.fit``; see the module docstring.
     ``on_epoch(record)`` is called after every epoch, as by :func:`lutnet.train.fit`."""
+    if getattr(cfg, "distill", None) is not None:
+        raise ConfigError("train.distill: the Keras trainer does not distil (the teacher and its loss are "
+                          "PyTorch only); remove train.distill, or train with the PyTorch frontend (--framework torch)")
     X_tr, y_tr, X_val, y_val = split(X_train, y_train, cfg)
     tf.keras.utils.set_random_seed(cfg.seed)
     n = len(X_tr)

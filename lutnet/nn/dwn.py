@@ -360,11 +360,12 @@ class DWNNet(nn.Module):
 
 # ---------------------------------------------------------------------- training
 def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int = 128, lr: float = 1e-2,
-            val_fraction: float = 0.1, seed: int = 0, log=print, mapping_lr: float | None = None, augment=None):
+            val_fraction: float = 0.1, seed: int = 0, log=print, mapping_lr: float | None = None, augment=None,
+            loss_fn=None):
     """The trainer of every PyTorch LUT model (:func:`lutnet.train.fit`: Adam + cosine schedule, the
     best validation epoch on the inference path restored) after fitting the thermometer on the
     training split minus the validation split; ``mapping_lr``: another learning rate for the learnable
-    mappings' scores; ``augment``: see :func:`lutnet.train.fit`.  Returns a ``TrainResult`` (its history
+    mappings' scores; ``augment``, ``loss_fn``: see :func:`lutnet.train.fit`.  Returns a ``TrainResult`` (its history
     has per-epoch seconds)."""
     from ..config import TrainConfig
     from ..core.training import split
@@ -383,7 +384,8 @@ def fit_dwn(model: DWNNet, X_train, y_train, epochs: int = 10, batch_size: int =
         if log:
             log(f"epoch {rec['epoch'] + 1}/{epochs}: loss {rec['loss']:.3f}, val {rec['val_acc']:.3f}, "
                 f"train acc {rec['train_acc']:.4f}, {rec['seconds']:.1f} s")
-    return fit(model, X_train, y_train, cfg, progress=False, on_epoch=on_epoch, param_groups=groups, augment=augment)
+    return fit(model, X_train, y_train, cfg, progress=False, on_epoch=on_epoch, param_groups=groups, augment=augment,
+               loss_fn=loss_fn)
 
 
 def _accuracy(model: DWNNet, X, y) -> float:
