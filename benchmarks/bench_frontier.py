@@ -56,10 +56,10 @@ POINTS = ("lutnet-mnist-frontier-l", "lutnet-mnist-frontier-m", "lutnet-mnist-fr
 ANCHORS = ("dwn-mnist-sm", "dwn-mnist-lg", "neuralut-assemble-mnist", "polylut-add-mnist-hdr-add2",
            "polylut-mnist-hdr")
 # CPU epoch budgets (the published runs use 100-500 epochs on GPUs; 2 CPU cores here): ``--epochs`` /
-# ``--train-limit`` override; lutnet's points 20 (L), 30 (M) and 60 (S) epochs, the DWN anchors 20 (their YAMLs'
+# ``--train-limit`` override; lutnet's points 20 (L), 30 (M) and 100 (S) epochs, the DWN anchors 20 (their YAMLs'
 # budget), PolyLUT HDR 8 (140 s each), PolyLUT-Add HDR-Add2 2, the NeuraLUT-Assemble demo (5,110 sub-network
 # tables, ~17 min per epoch) one pass
-EPOCHS = {"lutnet-mnist-frontier-l": 20, "lutnet-mnist-frontier-m": 30, "lutnet-mnist-frontier-s": 60,
+EPOCHS = {"lutnet-mnist-frontier-l": 20, "lutnet-mnist-frontier-m": 30, "lutnet-mnist-frontier-s": 100,
           "dwn-mnist-sm": 20, "dwn-mnist-lg": 20, "neuralut-assemble-mnist": 1, "polylut-add-mnist-hdr-add2": 2,
           "polylut-mnist-hdr": 8}
 TRAIN_LIMIT: dict = {}  # e.g. {"neuralut-assemble-mnist": 20000} for a shorter run
