@@ -50,6 +50,8 @@ def parse_args(argv=None):
     ap.add_argument("--signed-mapping-grad", action="store_true")
     ap.add_argument("--clamp-tables", action="store_true")
     ap.add_argument("--shift", type=int, default=0, help="augment: random image shifts up to N pixels")
+    ap.add_argument("--plain-last", type=int, default=0,
+                    help="augment: the last N epochs train on the original images (train.augment.plain_last)")
     ap.add_argument("--bitplanes", type=int, default=0,
                     help="prototype: feed the top K bits of each 8-bit pixel as K one-bit features")
     ap.add_argument("--skip", action="store_true",
@@ -130,9 +132,9 @@ def _skip_net():
     return SkipNet
 
 
-def _shift(n):
+def _shift(n, plain_last=0):
     from lutnet.core.augment import BatchAugment
-    return BatchAugment(n, (28, 28)) if n else None
+    return BatchAugment(n, (28, 28), plain_last) if n else None
 
 
 def _bitplanes(X, k):
@@ -162,7 +164,8 @@ def table(root) -> str:
         nodes = a["nodes"] + (" +skip" if a.get("skip") else "") + (f" tb{a['tiebreak']}" if a.get("tiebreak") else "")
         rows.append([f.parent.name, nodes, enc, cand, str(a.get("learn_layers", 1)),
                      "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
-                     str(a.get("shift", 0)), f"{a['tau']:.3g}", f"{a.get('mapping_tau', 1.0):.3g}", f"{a['lr']:.3g}",
+                     str(a.get("shift", 0)) + (f" ({a['plain_last']} plain)" if a.get("plain_last") else ""),
+                     f"{a['tau']:.3g}", f"{a.get('mapping_tau', 1.0):.3g}", f"{a['lr']:.3g}",
                      f"{a['epochs']}", str(a["seed"]), _distill_label(a),
                      f"{100 * s['val_acc']:.2f} %", f"{s['best_epoch']}", f"{s['seconds_per_epoch']:.0f}",
                      f"{s['luts_estimate']:,}", f"{s['luts_yosys']:,}" if s.get("luts_yosys") else "-"])
@@ -195,7 +198,8 @@ def main(argv=None):
     loss_fn = _distill(a, X_train, y_train) if a.distill else None
     t0 = time.perf_counter()
     res = fit_dwn(model, X_train, y_train, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True), augment=_shift(a.shift), loss_fn=loss_fn)
+                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True), augment=_shift(a.shift, a.plain_last),
+                  loss_fn=loss_fn)
     train_s = time.perf_counter() - t0
     secs = [h["seconds"] for h in res.history]
     out = Path(a.out)

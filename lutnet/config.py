@@ -144,9 +144,11 @@ class DataConfig:
 @dataclass
 class AugmentConfig:
     """Training-batch augmentation (:mod:`lutnet.core.augment`): random image shifts of up to
-    ``shift`` pixels per axis, on flattened images of ``image_shape`` (``[H, W]`` or ``[H, W, C]``)."""
+    ``shift`` pixels per axis, on flattened images of ``image_shape`` (``[H, W]`` or ``[H, W, C]``);
+    the last ``plain_last`` epochs train on the original images (0: every epoch is augmented)."""
     shift: int = 0
     image_shape: typing.Optional[list] = None
+    plain_last: int = 0
 
 
 DISTILL_TEACHERS = ("cnn", "mlp")
@@ -297,6 +299,9 @@ def _check_augment(a: AugmentConfig, src: str, where_prefix: str = "train.augmen
     if a.shift and a.shift >= min(shape[:2]):
         raise ConfigError(f"{src}: {where_prefix}.shift={a.shift} must be smaller than the image ({shape[0]} x "
                           f"{shape[1]} pixels)")
+    if isinstance(a.plain_last, bool) or not isinstance(a.plain_last, int) or a.plain_last < 0:
+        raise ConfigError(f"{src}: {where_prefix}.plain_last must be a whole number of epochs >= 0 (the last epochs "
+                          f"train on the original images), got {a.plain_last!r}")
 
 
 def _layer(v, i, src) -> LayerConfig:

@@ -63,12 +63,13 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=gen)
+        aug_on = augment is not None and augment.active(epoch, cfg.epochs)
         total, correct, seen = 0.0, 0, 0
         for i in range(0, n - 1, cfg.batch_size):  # a last batch of 1 sample would break batch norm
             idx = perm[i:i + cfg.batch_size]
             if len(idx) < 2:
                 continue
-            xb = X_tr[idx] if augment is None else torch.from_numpy(augment(X_tr[idx].numpy(), aug_rng))
+            xb = X_tr[idx] if not aug_on else torch.from_numpy(augment(X_tr[idx].numpy(), aug_rng))
             out = model(xb)
             if loss_fn is None:
                 loss = torch.nn.functional.cross_entropy(out, y_tr[idx])

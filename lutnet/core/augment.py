@@ -4,6 +4,8 @@
 along each axis, the uncovered border filled with 0 (MNIST's background).  Only training batches are
 augmented: the validation split, the test set and the thermometer fit see the original images.  The
 draw comes from a generator seeded by the run's ``train.seed``, so a run repeats exactly.
+``plain_last``: the last N epochs of a run train on the original images (no draw is made for them);
+:meth:`BatchAugment.active` tells the trainers which epochs are augmented.
 
 >>> aug = BatchAugment(shift=1, image_shape=(28, 28))
 >>> xb = aug(X_batch, rng)                    # (B, 784) float32, each image shifted by -1..1 px
@@ -20,9 +22,14 @@ __all__ = ["BatchAugment", "augment_from_config", "augment_rng"]
 class BatchAugment:
     """Random shifts of flattened images ``(B, H*W)`` (or ``(B, H*W*C)``, channels last)."""
 
-    def __init__(self, shift: int, image_shape):
+    def __init__(self, shift: int, image_shape, plain_last: int = 0):
         self.shift = int(shift)
         self.image_shape = tuple(int(d) for d in image_shape)
+        self.plain_last = int(plain_last)
+
+    def active(self, epoch: int, epochs: int) -> bool:
+        """Whether epoch ``epoch`` (0-based) of an ``epochs``-epoch run trains on augmented batches."""
+        return epoch < epochs - self.plain_last
 
     @property
     def n_features(self) -> int:
@@ -48,7 +55,7 @@ def augment_from_config(cfg, n_features: int, src: str = "train.augment") -> Bat
     a = getattr(cfg, "augment", None)
     if a is None or not a.shift:
         return None
-    aug = BatchAugment(a.shift, a.image_shape)
+    aug = BatchAugment(a.shift, a.image_shape, getattr(a, "plain_last", 0))
     if aug.n_features != int(n_features):
         raise ConfigError(f"{src}.image_shape={list(aug.image_shape)} holds {aug.n_features} pixels but the data has "
                           f"{n_features} features; give the images' shape (MNIST: [28, 28]) or remove train.augment")
