@@ -58,6 +58,7 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             .shuffle(n, seed=cfg.seed, reshuffle_each_iteration=True).batch(cfg.batch_size)
             .filter(lambda x, y: tf.shape(x)[0] >= 2))  # a batch of one sample would break batch norm
     augment = augment_from_config(cfg, X_tr.shape[1])
+    phases = [(data, cfg.epochs)]  # (batches, the epoch this phase ends at)
     if augment is not None:  # the core's numpy rule, one seeded draw per batch, in order
         aug_rng = augment_rng(cfg)
 
@@ -65,9 +66,14 @@ def fit(model, X_train, y_train, cfg: TrainConfig, progress: bool = True, log=pr
             out = tf.numpy_function(lambda a: augment(a, aug_rng), [x], tf.float32, stateful=True)
             out.set_shape(x.shape)
             return out, y
-        data = data.map(_aug)  # sequential: the draws follow the batch order
+        n_aug = sum(augment.active(e, cfg.epochs) for e in range(cfg.epochs))  # then plain_last epochs
+        phases = [(data.map(_aug), n_aug), (data, cfg.epochs)]  # map: sequential, the draws follow the batch order
     best = _BestEpoch(X_val, y_val, progress, log, on_epoch)
-    model.fit(data, epochs=cfg.epochs, verbose=0, callbacks=[_FreezeMapping(model), best])
+    start = 0
+    for batches, end in phases:  # the optimizer's step count, hence the cosine schedule, runs on across phases
+        if end > start:
+            model.fit(batches, initial_epoch=start, epochs=end, verbose=0, callbacks=[_FreezeMapping(model), best])
+        start = max(start, end)
     if best.best_weights is not None:
         model.set_weights(best.best_weights)
     _FreezeMapping(model).on_train_batch_begin(None)

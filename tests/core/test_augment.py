@@ -37,6 +37,10 @@ def test_augment_config_keys_and_errors():
     d = {"name": "m", "model": {"layers": [10]}, "train": {"augment": {"shift": 1, "image_shape": [28, 28]}}}
     cfg = from_dict(RunConfig, d, "m.yaml")
     assert augment_from_config(cfg.train, 784).shift == 1
+    assert augment_from_config(cfg.train, 784).plain_last == 0
+    aug = augment_from_config(from_dict(RunConfig, {**d, "train": {"augment": {"shift": 1, "image_shape": [28, 28],
+                                                                              "plain_last": 3}}}, "m.yaml").train, 784)
+    assert [aug.active(e, 10) for e in range(10)] == [True] * 7 + [False] * 3
     assert augment_from_config(TrainConfig(), 784) is None
     with pytest.raises(ConfigError, match=r"^train.augment.image_shape=\[28, 28\] holds 784 pixels but the data has "
                                           r"64 features; give the images' shape \(MNIST: \[28, 28\]\) or remove "
@@ -46,7 +50,10 @@ def test_augment_config_keys_and_errors():
                        ({"shift": 1}, r"^m.yaml: train.augment.image_shape must list the images' \[height, width\]"),
                        ({"shift": 1, "image_shape": [784]}, r"train.augment.image_shape must list"),
                        ({"shift": 8, "image_shape": [8, 8]}, r"^m.yaml: train.augment.shift=8 must be smaller than the "
-                                                             r"image \(8 x 8 pixels\)$")]:
+                                                             r"image \(8 x 8 pixels\)$"),
+                       ({"shift": 1, "image_shape": [28, 28], "plain_last": -1},
+                        r"^m.yaml: train.augment.plain_last must be a whole number of epochs >= 0 \(the last epochs "
+                        r"train on the original images\), got -1$")]:
         with pytest.raises(ConfigError, match=match):
             from_dict(RunConfig, {**d, "train": {"augment": aug}}, "m.yaml")
 
@@ -81,3 +88,46 @@ def test_trainers_augment_training_batches_only_and_repeat_exactly(framework):
     assert not np.array_equal(runs["shift"][1], runs["plain"][1])  # the batches did change
     # a 1-pixel shift is large on 8 x 8 digits: it learns slower, but learns (chance: 0.1)
     assert runs["plain"][0].best_val_acc > 0.6 and runs["shift"][0].best_val_acc > 0.3
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_plain_last_epochs_train_on_the_original_images(framework, monkeypatch):
+    """``plain_last``: the augmentation runs on the first epochs' batches only; with every epoch plain
+    the run equals the run without augmentation, bit for bit."""
+    if framework == "keras":
+        pytest.importorskip("tensorflow")
+    from lutnet.core import augment as core_augment
+    from lutnet.frontend import get_frontend
+    calls = []
+
+    class Spy(core_augment.BatchAugment):
+        def __call__(self, X, rng):
+            calls.append(len(X))
+            return super().__call__(X, rng)
+
+    def spy_from_config(cfg, n_features, src="train.augment"):
+        a = core_augment.augment_from_config(cfg, n_features, src)
+        return None if a is None else Spy(a.shift, a.image_shape, a.plain_last)
+
+    monkeypatch.setattr("lutnet.train.augment_from_config", spy_from_config)
+    if framework == "keras":
+        monkeypatch.setattr("lutnet.keras.train.augment_from_config", spy_from_config)
+    ds, model = _digits_dwn()
+    fe = get_frontend(framework)
+    runs = {}
+    for name, aug in [("none", None), ("last2", 2), ("all", 4)]:
+        augment = {} if aug is None else {"augment": {"shift": 1, "image_shape": [8, 8], "plain_last": aug}}
+        cfg = from_dict(RunConfig, {"name": "d", "model": model, "train": {"epochs": 4, "batch_size": 32, "lr": 0.03,
+                                                                          **augment}}, "d.yaml")
+        m = fe.build(cfg.model, ds.n_features, ds.X_train)
+        calls.clear()
+        res = fe.fit(m, ds.X_train, ds.y_train, cfg.train, progress=False, log=None)
+        runs[name] = (res, fe.output_codes(m, ds.X_test), list(calls))
+    from lutnet.core.training import split
+    n_train = len(split(ds.X_train, ds.y_train, cfg.train)[0])
+    assert n_train % 32 > 1  # no 1-sample batch is skipped: every epoch passes every training image
+    assert runs["none"][2] == [] and runs["all"][2] == []
+    assert sum(runs["last2"][2]) == 2 * n_train  # the first 2 of 4 epochs, every batch
+    assert len(runs["last2"][0].history) == 4
+    assert np.array_equal(runs["all"][1], runs["none"][1])  # every epoch plain: the run without augmentation
+    assert not np.array_equal(runs["last2"][1], runs["none"][1])
