@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .errors import ConfigError
 
-__all__ = ["distill_loss", "teacher_net", "train_teacher"]
+__all__ = ["distill_loss", "teacher_config", "teacher_net", "train_teacher"]
 
 
 def teacher_net(kind: str, n_features: int, n_classes: int, image_shape=None) -> torch.nn.Module:
@@ -43,10 +43,18 @@ class _ChannelsFirst(torch.nn.Module):
         return x.permute(0, 3, 1, 2)
 
 
+def teacher_config(cfg):
+    """The teacher's ``TrainConfig``: the student's, with ``cfg.distill``'s epochs and learning rate, no
+    weight decay, and shifts in every epoch (``augment.plain_last`` counts the student's last epochs)."""
+    d = cfg.distill
+    aug = None if cfg.augment is None else dataclasses.replace(cfg.augment, plain_last=0)
+    return dataclasses.replace(cfg, epochs=d.epochs, lr=d.lr, weight_decay=0.0, distill=None, augment=aug)
+
+
 def train_teacher(X_train, y_train, cfg, log=print) -> torch.nn.Module:
     """Train ``cfg.distill``'s teacher with :func:`lutnet.train.fit` on (X_train, y_train): the same
     seed, validation split and augmentation as the student, the teacher's epochs and learning rate,
-    no weight decay.  Returns it in eval mode (its best validation epoch)."""
+    no weight decay (:func:`teacher_config`).  Returns it in eval mode (its best validation epoch)."""
     from .train import fit
     d = cfg.distill
     X = np.asarray(X_train)
@@ -54,7 +62,7 @@ def train_teacher(X_train, y_train, cfg, log=print) -> torch.nn.Module:
     shape = d.image_shape or (cfg.augment.image_shape if cfg.augment is not None else None)
     torch.manual_seed(cfg.seed)
     net = teacher_net(d.teacher, X.reshape(len(X), -1).shape[1], n_classes, shape)
-    tcfg = dataclasses.replace(cfg, epochs=d.epochs, lr=d.lr, weight_decay=0.0, distill=None)
+    tcfg = teacher_config(cfg)
     res = fit(net, X_train, y_train, tcfg, progress=False)
     if log:
         log(f"distillation teacher ({d.teacher}, {d.epochs} epochs): validation accuracy {res.best_val_acc:.4f}")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lutnet.config import ConfigError, RunConfig, TrainConfig, from_dict
-from lutnet.distill import distill_loss, teacher_net, train_teacher
+from lutnet.distill import distill_loss, teacher_config, teacher_net, train_teacher
 
 
 def _reference_loss(out, t, y, T, a):
@@ -141,3 +141,14 @@ def test_keras_trainer_says_it_does_not_distil():
                                           r"loss are PyTorch only\); remove train.distill, or train with the PyTorch "
                                           r"frontend \(--framework torch\)$"):
         fit(None, np.zeros((4, 64), np.float32), np.zeros(4, np.int64), cfg.train, progress=False)
+
+
+def test_teacher_config_is_the_students_with_the_teachers_epochs_and_every_epoch_shifted():
+    cfg = from_dict(RunConfig, {"name": "m", "model": {"layers": [10]}, "train": {
+        "epochs": 100, "lr": 0.02, "weight_decay": 0.001, "seed": 3,
+        "augment": {"shift": 1, "image_shape": [28, 28], "plain_last": 20},
+        "distill": {"teacher": "mlp", "epochs": 6, "lr": 0.001}}}, "m.yaml").train
+    t = teacher_config(cfg)
+    assert (t.epochs, t.lr, t.weight_decay, t.seed, t.distill) == (6, 0.001, 0.0, 3, None)
+    assert (t.augment.shift, t.augment.image_shape, t.augment.plain_last) == (1, [28, 28], 0)
+    assert cfg.augment.plain_last == 20  # the student's config is not changed
