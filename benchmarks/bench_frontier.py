@@ -56,8 +56,8 @@ POINTS = ("lutnet-mnist-frontier-l", "lutnet-mnist-frontier-m", "lutnet-mnist-fr
 ANCHORS = ("dwn-mnist-sm", "dwn-mnist-lg", "neuralut-assemble-mnist", "polylut-add-mnist-hdr-add2",
            "polylut-mnist-hdr")
 # CPU epoch budgets (the published runs use 100-500 epochs on GPUs; 2 CPU cores here): ``--epochs`` /
-# ``--train-limit`` override. A design trains its YAML's ``train.epochs`` (lutnet's points: 20 (L), 30 (M) and
-# 100 (S); the DWN anchors 20) unless it is listed here with a shorter CPU budget: PolyLUT HDR 8 (140 s each),
+# ``--train-limit`` override. A design trains its YAML's ``train.epochs`` (lutnet's points and the DWN anchors;
+# the README's "Budgets" line lists them) unless it is listed here with a shorter CPU budget: PolyLUT HDR 8 (140 s each),
 # PolyLUT-Add HDR-Add2 2, the NeuraLUT-Assemble demo (5,110 sub-network tables, ~17 min per epoch) one pass
 EPOCHS = {"neuralut-assemble-mnist": 1, "polylut-add-mnist-hdr-add2": 2, "polylut-mnist-hdr": 8}
 TRAIN_LIMIT: dict = {}  # e.g. {"neuralut-assemble-mnist": 20000} for a shorter run
