@@ -28,7 +28,9 @@ def parse_args(argv=None):
     ap.add_argument("--data", default="../shared/data/mnist")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--nodes", default="1000", help="table neurons per layer, comma list (the last feeds the head)")
-    ap.add_argument("--fan-in", type=int, default=6)
+    ap.add_argument("--fan-in", default="6",
+                    help="inputs per table neuron: one value, or a comma list per layer (e.g. 6,6,1: a last layer "
+                         "of one-input tables, wires or inverters in hardware, picks the head's bits)")
     ap.add_argument("--candidates", type=int, default=16, help="learnable mapping: candidate inputs per slot (0: all)")
     ap.add_argument("--learn-layers", type=int, default=1, help="learnable mapping in the first N layers")
     ap.add_argument("--wiring", default="random", choices=["random", "balanced"], help="the other layers' wiring")
@@ -56,6 +58,14 @@ def parse_args(argv=None):
                     help="prototype: feed the top K bits of each 8-bit pixel as K one-bit features")
     ap.add_argument("--skip", action="store_true",
                     help="prototype: layer 1 reads the encoder bits as well as layer 0 (as identity tables: wires)")
+    ap.add_argument("--efd-beta", type=float, default=None,
+                    help="EFD: weight beta**d of the table entries at Hamming distance d (default: DWN's 1/3)")
+    ap.add_argument("--compressor", type=int, default=0,
+                    help="prototype: a learned compressor head: each class's last-layer outputs in groups of 6, each "
+                         "group read by N tables (the bit-planes of a learned 6-bit -> N-bit value: head weights 1, 2, "
+                         "4, ..) instead of a popcount of its bits")
+    ap.add_argument("--compressor-init", default="random", choices=["random", "popcount"],
+                    help="--compressor: the tables start random or as the popcount's bit-planes")
     ap.add_argument("--tiebreak", type=int, default=0,
                     help="GroupSum head.tiebreak: the last N outputs of each class count half (a finer score)")
     ap.add_argument("--distill", default="",
@@ -83,15 +93,54 @@ def build(a, n_features: int):
     enc = Thermometer(n_features, bits_per_feature=a.bits_per_feature, fit=a.fit, input_bits=8, scale=1 / 255,
                       threshold_bits=a.threshold_bits or None)
     nodes = [int(n) for n in str(a.nodes).split(",")]
+    fan_ins = [int(f) for f in str(a.fan_in).split(",")]
+    if len(fan_ins) == 1:
+        fan_ins *= len(nodes)
+    if len(fan_ins) != len(nodes):
+        raise SystemExit(f"--fan-in {a.fan_in}: give one value or one per layer ({len(nodes)} layers in --nodes)")
     layers, src = [], enc.out_features
     for i, n in enumerate(nodes):
-        layers.append(TableLayer(src, n, fan_in=a.fan_in, mapping="learnable" if i < a.learn_layers else a.wiring,
+        layers.append(TableLayer(src, n, fan_in=fan_ins[i], mapping="learnable" if i < a.learn_layers else a.wiring,
                                  seed=a.seed * 100 + i, name=f"layer{i}", mapping_candidates=a.candidates or None,
                                  mapping_tau=a.mapping_tau, clamp=a.clamp_tables,
-                                 mapping_grad="signed" if a.signed_mapping_grad else "binary"))
+                                 mapping_grad="signed" if a.signed_mapping_grad else "binary",
+                                 beta=getattr(a, "efd_beta", None)))
         src = n + (enc.out_features if a.skip and i == 0 else 0)
+    if getattr(a, "compressor", 0):
+        return _compressor_net(a, enc, layers, src)
     return (_skip_net() if a.skip else DWNNet)(enc, layers, n_classes=10, tau=a.tau, argmax=True,
                                                tiebreak=getattr(a, "tiebreak", 0))
+
+
+def _compressor_net(a, enc, layers, src, n_classes=10, group=6):
+    """``--compressor N``: class c's ``src / n_classes`` last-layer outputs in groups of ``group``; each group
+    is read by N tables (one fixed wiring, learned tables) whose codes the head weighs 1, 2, 4, ..: a learned
+    ``group``-bit -> N-bit value per group, summed per class (the popcount head is the case 'table = bit-plane
+    of the group's popcount', ``--compressor-init popcount``)."""
+    from lutnet.nn.dwn import DWNNet, TableLayer
+    per = src // n_classes
+    if src % n_classes or per % group:
+        raise SystemExit(f"--compressor: the last layer's {src} outputs must be {n_classes} classes x groups of {group}")
+    idx, groups, w = [], [], []
+    for c in range(n_classes):
+        for k in range(c * per, (c + 1) * per, group):
+            for j in range(a.compressor):
+                idx.append(np.arange(k, k + group))
+                groups.append(c)
+                w.append(1 << j)
+    comp = TableLayer(src, len(idx), fan_in=group, mapping=np.array(idx), seed=a.seed * 100 + len(layers),
+                      name=f"layer{len(layers)}", clamp=a.clamp_tables)
+    if a.compressor_init == "popcount":
+        pc = np.array([bin(r).count("1") for r in range(1 << group)])
+        bits = np.stack([(pc >> j) & 1 for j in range(a.compressor)] * (len(idx) // a.compressor))
+        with torch.no_grad():  # the address's bit order does not matter: a popcount is symmetric
+            comp.table.copy_(torch.from_numpy(bits * 1.0 - 0.5))
+    net = DWNNet(enc, layers + [comp], n_classes=n_classes, tau=a.tau, argmax=True, groups=np.array(groups))
+    h, wt = net.head, np.array(w)
+    h.weights = wt
+    h.onehot.mul_(torch.from_numpy(wt.astype(np.float32))[:, None])
+    h.logit_scale = h.tau  # a score step of 1 moves a logit by 1 / tau, as the popcount head
+    return net
 
 
 def _skip_net():
@@ -161,7 +210,13 @@ def table(root) -> str:
         enc = f"z={a['bits_per_feature']} {a['fit']}{grid}"
         if a.get("bitplanes"):
             enc = f"top {a['bitplanes']} bits (wires)"
-        nodes = a["nodes"] + (" +skip" if a.get("skip") else "") + (f" tb{a['tiebreak']}" if a.get("tiebreak") else "")
+        fi = str(a.get("fan_in", 6))
+        comp = ""
+        if a.get("compressor"):
+            comp = f" c{a['compressor']}" + ("p" if a.get("compressor_init") == "popcount" else "")
+        nodes = (a["nodes"] + (f" f{fi}" if fi != "6" else "") + comp
+                 + (f" beta {a['efd_beta']:.3g}" if a.get("efd_beta") is not None else "")
+                 + (" +skip" if a.get("skip") else "") + (f" tb{a['tiebreak']}" if a.get("tiebreak") else ""))
         rows.append([f.parent.name, nodes, enc, cand, str(a.get("learn_layers", 1)),
                      "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
                      str(a.get("shift", 0)) + (f" ({a['plain_last']} plain)" if a.get("plain_last") else ""),
