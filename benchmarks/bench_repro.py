@@ -162,7 +162,8 @@ HASH_OMIT_AT_DEFAULT = {("model", "mapping_grad"): "binary", ("model", "clamp_ta
 # Keys added later still: each is left out of the hash while at its default (whatever the others do);
 # a key is its path in the config dict.
 HASH_OMIT_EACH_AT_DEFAULT = {("model", "mapping_tau"): 1.0, ("model", "head", "tiebreak"): 0,
-                             ("train", "distill"): None, ("train", "augment", "plain_last"): 0}
+                             ("train", "distill"): None, ("train", "augment", "plain_last"): 0,
+                             ("model", "efd_beta"): None}
 
 
 def config_hash(cfg) -> str:

@@ -127,6 +127,7 @@ class ModelConfig:
     mapping_grad: str = "binary"  # table models: "signed" reads bits as -1/+1 in the scores' gradient (DWN)
     clamp_tables: bool = False  # table models: clip table parameters to [-1, 1] each step (DWN's clamp_luts)
     mapping_tau: float = 1.0  # table models, learnable mapping: softmax temperature of the inputs' gradient
+    efd_beta: typing.Optional[float] = None  # table models: EFD's weight beta**d at Hamming distance d (None: DWN's 1/3)
     learn_connectivity: typing.Optional[LearnConnectivityConfig] = None  # lutnet.pruning.learn
 
     def __post_init__(self):
@@ -349,9 +350,13 @@ def _check_dwn(m: ModelConfig, src: str):
         raise ConfigError(f"{src}: model.mapping_grad must be one of {', '.join(MAPPING_GRADS)}, got {m.mapping_grad!r}")
     if not m.mapping_tau > 0:
         raise ConfigError(f"{src}: model.mapping_tau must be > 0, got {m.mapping_tau}")
-    if (m.mapping_grad != "binary" or m.clamp_tables or m.mapping_tau != 1.0) and m.encoder is None:
+    if m.efd_beta is not None and not 0 <= m.efd_beta <= 1:
+        raise ConfigError(f"{src}: model.efd_beta must lie in [0, 1] (the weight beta**d of the table entries at "
+                          f"Hamming distance d in a table's input gradient), got {m.efd_beta}")
+    if ((m.mapping_grad != "binary" or m.clamp_tables or m.mapping_tau != 1.0 or m.efd_beta is not None)
+            and m.encoder is None):
         key = ("model.mapping_grad" if m.mapping_grad != "binary" else "model.clamp_tables" if m.clamp_tables
-               else "model.mapping_tau")
+               else "model.mapping_tau" if m.mapping_tau != 1.0 else "model.efd_beta")
         raise ConfigError(f"{src}: {key} applies to table-neuron models (model.encoder, neuron: {{kind: table}}), "
                           f"whose neurons read bits; remove it for LUT layers of {m.neuron.kind!r} neurons")
     if m.encoder is not None:

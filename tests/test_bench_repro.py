@@ -38,6 +38,7 @@ def test_config_hash_keeps_cached_runs_of_configs_without_the_newer_keys():
         del old[part][key]
     del old["model"]["mapping_tau"]  # model.head is None here: no head.tiebreak
     del old["train"]["distill"]
+    del old["model"]["efd_beta"]
     assert b.config_hash(cfg) == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:8]
     dwn = from_dict(RunConfig, {**d, "model": {"layers": [10], "neuron": {"kind": "table"}, "mapping_grad": "signed",
                                                "encoder": {"kind": "thermometer"}, "head": {"kind": "groupsum",
@@ -49,9 +50,12 @@ def test_config_hash_keeps_cached_runs_of_configs_without_the_newer_keys():
     del dwn_d["model"]["mapping_tau"]
     del dwn_d["model"]["head"]["tiebreak"]  # added later still, inside model.head
     del dwn_d["train"]["distill"]
+    del dwn_d["model"]["efd_beta"]
     assert b.config_hash(dwn) == hashlib.sha256(json.dumps(dwn_d, sort_keys=True).encode()).hexdigest()[:8]
     dwn_tau = from_dict(RunConfig, {**d, "model": {**dwn.to_dict()["model"], "mapping_tau": 0.1}}, "x.yaml")
     assert b.config_hash(dwn_tau) != b.config_hash(dwn)
+    dwn_beta = from_dict(RunConfig, {**d, "model": {**dwn.to_dict()["model"], "efd_beta": 0.2}}, "x.yaml")
+    assert b.config_hash(dwn_beta) != b.config_hash(dwn)  # efd_beta in use is part of the hash
     m = {**dwn.to_dict()["model"], "layers": [20]}
     two = [from_dict(RunConfig, {**d, "model": {**m, "head": {**m["head"], "tiebreak": t}}}, "x.yaml") for t in (0, 1)]
     assert b.config_hash(two[1]) != b.config_hash(two[0])  # tiebreak in use is part of the hash

@@ -212,6 +212,20 @@ def check_mapping_grad(where: str, grad) -> bool:
     return grad == "signed"
 
 
+def check_efd_beta(where: str, beta) -> float | None:
+    """EFD's ``beta`` (the weight ``beta**d`` of the table entries at Hamming distance ``d`` in a
+    table's input gradient) as a float in [0, 1], ``None`` (DWN's 1/3), or one error naming ``where``."""
+    if beta is None:
+        return None
+    try:
+        b = float(beta)
+    except (TypeError, ValueError):
+        b = float("nan")
+    if not 0 <= b <= 1:
+        raise LayerConfigError(f"{where}: beta (EFD) must lie in [0, 1], got {beta!r}")
+    return b
+
+
 def check_mapping_tau(where: str, tau) -> float:
     """The learnable mapping's softmax temperature as a float > 0, or one error naming ``where``."""
     try:
@@ -453,7 +467,8 @@ def dwn_spec(cfg) -> dict:
                        "name": f"layer{i}", "mapping_candidates": cfg.mapping_candidates,
                        "clamp": bool(getattr(cfg, "clamp_tables", False)),
                        "mapping_grad": getattr(cfg, "mapping_grad", "binary"),
-                       "mapping_tau": float(getattr(cfg, "mapping_tau", 1.0))})
+                       "mapping_tau": float(getattr(cfg, "mapping_tau", 1.0)),
+                       "beta": getattr(cfg, "efd_beta", None)})
     return {"encoder": {"bits_per_feature": e.bits_per_feature, "fit": e.fit, "input_bits": cfg.input_bits,
                         "signed": cfg.input_signed, "scale": float(cfg.input_range) / q},
             "layers": layers, "head": {"n_classes": h.classes, "tau": h.tau, "argmax": h.argmax,

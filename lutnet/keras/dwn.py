@@ -67,6 +67,7 @@ class TableLayer(tf.keras.layers.Layer):
         tn.check_table_shape(self.where, fan_in, 1, max_address_bits)
         tn.check_mapping_grad(self.where, mapping_grad)
         tn.check_mapping_tau(self.where, mapping_tau)
+        beta = tn.check_efd_beta(self.where, beta)
         self.clamp, self.mapping_grad = bool(clamp), mapping_grad
         self.units, self.fan_in, self.seed = int(units), int(fan_in), int(seed)
         self.learn = isinstance(mapping, str) and mapping == "learnable"

@@ -167,7 +167,8 @@ class TableLayer(nn.Module):
     all inputs, or over ``mapping_candidates`` per input slot) or an explicit ``(out, fan_in)`` index
     array.  The output is one bit per neuron.  ``clamp=True``: the table parameters are clipped to
     ``[-1, 1]`` before every training step (DWN's ``clamp_luts``); ``mapping_grad``: ``binary`` or
-    ``signed`` (DWN's), how a learnable mapping's scores read the input bits."""
+    ``signed`` (DWN's), how a learnable mapping's scores read the input bits; ``alpha``, ``beta``: the
+    EFD constants of the input gradient (:func:`lutnet.core.table_neuron.efd_matrices`; None: DWN's)."""
 
     def __init__(self, in_features: int, out_features: int, fan_in: int = 6, mapping="random", seed: int = 0,
                  name: str | None = None, max_address_bits: int = tn.MAX_ADDRESS_BITS, alpha: float | None = None,
@@ -184,6 +185,7 @@ class TableLayer(nn.Module):
         self.register_buffer("connectivity", torch.from_numpy(conn))
         tn.check_mapping_grad(where, mapping_grad)
         tn.check_mapping_tau(where, mapping_tau)
+        beta = tn.check_efd_beta(where, beta)
         self.clamp, self.mapping_grad = bool(clamp), mapping_grad
         self.mapping = LearnableMapping(in_features, out_features, fan_in, seed, conn, mapping_tau,
                                         mapping_candidates, mapping_grad) if learn else None

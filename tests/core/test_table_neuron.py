@@ -35,6 +35,30 @@ def test_efd_table_matches_the_definition(fan_in):
                 assert g[o, j, a] == pytest.approx(_efd_bruteforce(w[o], int(a), j, alpha, beta), rel=1e-5, abs=1e-6)
 
 
+@pytest.mark.parametrize("beta", [0.0, 0.2, 1.0])
+def test_efd_beta_matches_the_definition_and_beta_zero_is_the_plain_finite_difference(beta):
+    fan_in = 6
+    rng = np.random.default_rng(7)
+    w = rng.normal(0, 1, (2, 1 << fan_in)).astype(np.float32)
+    g = tn.efd_grad_table(w, *tn.efd_matrices(fan_in, beta=beta))
+    alpha = tn.efd_constants(fan_in)[0]
+    wc = np.clip(w, -1, 1)
+    for o in range(2):
+        for a in rng.integers(0, 1 << fan_in, 4):
+            for j in range(fan_in):
+                want = _efd_bruteforce(w[o], int(a), j, alpha, beta)
+                assert g[o, j, a] == pytest.approx(want, rel=1e-5, abs=1e-6)
+                if beta == 0:  # only the address itself: alpha * (w~[a with bit j set] - w~[a with it clear])
+                    assert want == pytest.approx(alpha * (wc[o, a | (1 << j)] - wc[o, a & ~(1 << j)]), abs=1e-6)
+
+
+@pytest.mark.parametrize("beta", [-0.1, 1.5, "x"])
+def test_efd_beta_out_of_range_names_the_layer(beta):
+    with pytest.raises(LayerConfigError, match=rf"^TableLayer 'l0': beta \(EFD\) must lie in \[0, 1\], got {beta!r}$"):
+        tn.check_efd_beta("TableLayer 'l0'", beta)
+    assert tn.check_efd_beta("x", None) is None and tn.check_efd_beta("x", 0) == 0.0
+
+
 def test_efd_for_one_input_is_the_plain_finite_difference():
     # F = 1: the derivative is alpha * (w[1] - w[0]) whatever the address
     w = np.array([[-0.5, 0.25]], np.float32)

@@ -60,6 +60,10 @@ def test_learnable_mapping_key_builds_lut_layers_that_learn_their_wiring():
     ({"encoder": None}, r"model.neuron.kind: table neurons read bits: give model.encoder"),
     ({"mapping_grad": "pm1"}, r"model.mapping_grad must be one of binary, signed, got 'pm1'$"),
     ({"mapping_tau": 0}, r"model.mapping_tau must be > 0, got 0.0$"),
+    ({"efd_beta": 1.5}, r"model.efd_beta must lie in \[0, 1\] \(the weight beta\*\*d of the table entries at Hamming "
+                        r"distance d in a table's input gradient\), got 1.5$"),
+    ({"encoder": None, "head": None, "neuron": {"kind": "linear"}, "efd_beta": 0.2},
+     r"model.efd_beta applies to table-neuron models .*; remove it for LUT layers of 'linear' neurons$"),
     ({"head": {"kind": "groupsum", "tiebreak": 10}},
      r"model.head.tiebreak=10 must lie in 0..9: the outputs per class that count half \(10 per class here; at "
      r"least one must count in full\)$"),
@@ -75,16 +79,21 @@ def test_bad_dwn_configs_name_the_key(model, match):
 
 
 def test_dwn_training_rules_reach_the_layers_of_both_frameworks():
+    from lutnet.core import table_neuron as tn
     from lutnet.frontend import get_frontend
-    cfg = _cfg(clamp_tables=True, mapping_grad="signed", mapping_tau=0.1)
+    cfg = _cfg(clamp_tables=True, mapping_grad="signed", mapping_tau=0.1, efd_beta=0.2)
+    want_m = tn.efd_matrices(6, beta=0.2)[0]
+    assert not np.allclose(want_m, tn.efd_matrices(6)[0])
     net = get_frontend("torch").build(cfg.model, 64)
     assert all(lay.clamp and lay.mapping_grad == "signed" for lay in net.layers)
+    assert all(np.array_equal(lay.efd_m.numpy(), want_m) for lay in net.layers)
     assert net.layers[0].mapping.signed and net.layers[0].mapping.tau == pytest.approx(0.1)
     pytest.importorskip("tensorflow")
     X = np.random.default_rng(0).random((40, 64)).astype(np.float32)
     km = get_frontend("keras").build(cfg.model, 64, X)
     km(X[:2])
     assert all(t.clamp and t.mapping_grad == "signed" for t in km.tables)
+    assert all(np.array_equal(t.efd_m.numpy(), want_m) for t in km.tables)
     assert km.tables[0].mapping.signed and km.tables[0].mapping.tau == pytest.approx(0.1)
 
 
