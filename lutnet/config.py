@@ -353,12 +353,13 @@ def _check_dwn(m: ModelConfig, src: str):
     if m.efd_beta is not None and not 0 <= m.efd_beta <= 1:
         raise ConfigError(f"{src}: model.efd_beta must lie in [0, 1] (the weight beta**d of the table entries at "
                           f"Hamming distance d in a table's input gradient), got {m.efd_beta}")
-    if ((m.mapping_grad != "binary" or m.clamp_tables or m.mapping_tau != 1.0 or m.efd_beta is not None)
-            and m.encoder is None):
-        key = ("model.mapping_grad" if m.mapping_grad != "binary" else "model.clamp_tables" if m.clamp_tables
-               else "model.mapping_tau" if m.mapping_tau != 1.0 else "model.efd_beta")
-        raise ConfigError(f"{src}: {key} applies to table-neuron models (model.encoder, neuron: {{kind: table}}), "
-                          f"whose neurons read bits; remove it for LUT layers of {m.neuron.kind!r} neurons")
+    table_only = [key for key, used in (("model.mapping_grad", m.mapping_grad != "binary"),
+                                        ("model.clamp_tables", m.clamp_tables),
+                                        ("model.mapping_tau", m.mapping_tau != 1.0),
+                                        ("model.efd_beta", m.efd_beta is not None)) if used]
+    if table_only and m.encoder is None:
+        raise ConfigError(f"{src}: {table_only[0]} applies to table-neuron models (model.encoder, neuron: {{kind: "
+                          f"table}}), whose neurons read bits; remove it for LUT layers of {m.neuron.kind!r} neurons")
     if m.encoder is not None:
         e = m.encoder
         if e.kind != "thermometer":

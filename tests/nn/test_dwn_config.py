@@ -63,7 +63,8 @@ def test_learnable_mapping_key_builds_lut_layers_that_learn_their_wiring():
     ({"efd_beta": 1.5}, r"model.efd_beta must lie in \[0, 1\] \(the weight beta\*\*d of the table entries at Hamming "
                         r"distance d in a table's input gradient\), got 1.5$"),
     ({"encoder": None, "head": None, "neuron": {"kind": "linear"}, "efd_beta": 0.2},
-     r"model.efd_beta applies to table-neuron models .*; remove it for LUT layers of 'linear' neurons$"),
+     r"model.efd_beta applies to table-neuron models \(model.encoder, neuron: \{kind: table\}\), whose neurons read "
+     r"bits; remove it for LUT layers of 'linear' neurons$"),
     ({"head": {"kind": "groupsum", "tiebreak": 10}},
      r"model.head.tiebreak=10 must lie in 0..9: the outputs per class that count half \(10 per class here; at "
      r"least one must count in full\)$"),
