@@ -107,6 +107,8 @@ def build(a, n_features: int):
                                  beta=getattr(a, "efd_beta", None)))
         src = n + (enc.out_features if a.skip and i == 0 else 0)
     if getattr(a, "compressor", 0):
+        if a.skip or getattr(a, "tiebreak", 0):
+            raise SystemExit("--compressor builds its own head: it does not combine with --skip or --tiebreak")
         return _compressor_net(a, enc, layers, src)
     return (_skip_net() if a.skip else DWNNet)(enc, layers, n_classes=10, tau=a.tau, argmax=True,
                                                tiebreak=getattr(a, "tiebreak", 0))
