@@ -54,6 +54,13 @@ def parse_args(argv=None):
     ap.add_argument("--shift", type=int, default=0, help="augment: random image shifts up to N pixels")
     ap.add_argument("--plain-last", type=int, default=0,
                     help="augment: the last N epochs train on the original images (train.augment.plain_last)")
+    ap.add_argument("--elastic", default="",
+                    help="prototype: 'alpha,sigma': elastic distortions of the training images after the shifts "
+                         "(Simard et al. 2003: a random displacement field smoothed by a Gaussian of sigma pixels, "
+                         "scaled by alpha; bilinear)")
+    ap.add_argument("--rotate", type=float, default=0.0,
+                    help="prototype: random rotations of the training images up to +-N degrees (with --elastic's "
+                         "resampling)")
     ap.add_argument("--bitplanes", type=int, default=0,
                     help="prototype: feed the top K bits of each 8-bit pixel as K one-bit features")
     ap.add_argument("--skip", action="store_true",
@@ -188,6 +195,40 @@ def _shift(n, plain_last=0):
     return BatchAugment(n, (28, 28), plain_last) if n else None
 
 
+def _augment(a):
+    """The training-batch augmentation: ``--shift`` (lutnet's BatchAugment), then the prototype
+    distortions (``--elastic``, ``--rotate``) resampled bilinearly from the same seeded generator."""
+    shift = _shift(a.shift, a.plain_last)
+    if not (a.elastic or a.rotate):
+        return shift
+    from scipy.ndimage import gaussian_filter, map_coordinates
+    alpha, sigma = (float(v) for v in a.elastic.split(",")) if a.elastic else (0.0, 1.0)
+    h = w = 28
+
+    class Distort:
+        plain_last = a.plain_last
+
+        def active(self, epoch, epochs):
+            return epoch < epochs - self.plain_last
+
+        def __call__(self, X, rng):
+            x = shift(X, rng) if shift is not None else np.asarray(X, np.float32)
+            b = x.shape[0]
+            yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+            cy, cx = (h - 1) / 2, (w - 1) / 2
+            th = np.deg2rad(rng.uniform(-a.rotate, a.rotate, b)).astype(np.float32)[:, None, None]
+            sy = cy + (yy - cy) * np.cos(th) - (xx - cx) * np.sin(th)
+            sx = cx + (yy - cy) * np.sin(th) + (xx - cx) * np.cos(th)
+            if alpha:
+                d = rng.uniform(-1, 1, (2, b, h, w)).astype(np.float32)
+                d = gaussian_filter(d, (0, 0, sigma, sigma), mode="constant") * alpha
+                sy, sx = sy + d[0], sx + d[1]
+            bi = np.broadcast_to(np.arange(b, dtype=np.float32)[:, None, None], sy.shape)
+            out = map_coordinates(x.reshape(b, h, w), [bi, sy, sx], order=1, mode="constant", cval=0.0)
+            return out.reshape(b, -1).astype(np.float32)
+    return Distort()
+
+
 def _bitplanes(X, k):
     """The top ``k`` bits of each 8-bit pixel as ``k`` one-bit features (plane by plane)."""
     code = np.rint(X * 255).astype(np.int64)
@@ -221,7 +262,9 @@ def table(root) -> str:
                  + (" +skip" if a.get("skip") else "") + (f" tb{a['tiebreak']}" if a.get("tiebreak") else ""))
         rows.append([f.parent.name, nodes, enc, cand, str(a.get("learn_layers", 1)),
                      "signed" if a.get("signed_mapping_grad") else "binary", "yes" if a.get("clamp_tables") else "no",
-                     str(a.get("shift", 0)) + (f" ({a['plain_last']} plain)" if a.get("plain_last") else ""),
+                     str(a.get("shift", 0)) + (f" ({a['plain_last']} plain)" if a.get("plain_last") else "")
+                     + (f" el {a['elastic']}" if a.get("elastic") else "")
+                     + (f" rot {a['rotate']:g}" if a.get("rotate") else ""),
                      f"{a['tau']:.3g}", f"{a.get('mapping_tau', 1.0):.3g}", f"{a['lr']:.3g}",
                      f"{a['epochs']}", str(a["seed"]), _distill_label(a),
                      f"{100 * s['val_acc']:.2f} %", f"{s['best_epoch']}", f"{s['seconds_per_epoch']:.0f}",
@@ -255,7 +298,7 @@ def main(argv=None):
     loss_fn = _distill(a, X_train, y_train) if a.distill else None
     t0 = time.perf_counter()
     res = fit_dwn(model, X_train, y_train, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True), augment=_shift(a.shift, a.plain_last),
+                  mapping_lr=a.mapping_lr, log=lambda s: print(s, flush=True), augment=_augment(a),
                   loss_fn=loss_fn)
     train_s = time.perf_counter() - t0
     secs = [h["seconds"] for h in res.history]
