@@ -163,7 +163,7 @@ HASH_OMIT_AT_DEFAULT = {("model", "mapping_grad"): "binary", ("model", "clamp_ta
 # a key is its path in the config dict.
 HASH_OMIT_EACH_AT_DEFAULT = {("model", "mapping_tau"): 1.0, ("model", "head", "tiebreak"): 0,
                              ("train", "distill"): None, ("train", "augment", "plain_last"): 0,
-                             ("model", "efd_beta"): None}
+                             ("model", "efd_beta"): None, ("train", "augment", "rotate"): 0.0}
 
 
 def config_hash(cfg) -> str:

@@ -196,11 +196,15 @@ def _shift(n, plain_last=0):
 
 
 def _augment(a):
-    """The training-batch augmentation: ``--shift`` (lutnet's BatchAugment), then the prototype
-    distortions (``--elastic``, ``--rotate``) resampled bilinearly from the same seeded generator."""
+    """The training-batch augmentation: ``--shift`` and ``--rotate`` alone are lutnet's BatchAugment
+    (``train.augment``); with the prototype ``--elastic``, the shifts, then rotations and elastic
+    distortions resampled bilinearly (zero padding), all from the same seeded generator."""
     shift = _shift(a.shift, a.plain_last)
-    if not (a.elastic or a.rotate):
-        return shift
+    if not a.elastic:
+        if not a.rotate:
+            return shift
+        from lutnet.core.augment import BatchAugment  # train.augment.rotate
+        return BatchAugment(a.shift, (28, 28), a.plain_last, a.rotate)
     from scipy.ndimage import gaussian_filter, map_coordinates
     alpha, sigma = (float(v) for v in a.elastic.split(",")) if a.elastic else (0.0, 1.0)
     h = w = 28
@@ -224,7 +228,7 @@ def _augment(a):
                 d = gaussian_filter(d, (0, 0, sigma, sigma), mode="constant") * alpha
                 sy, sx = sy + d[0], sx + d[1]
             bi = np.broadcast_to(np.arange(b, dtype=np.float32)[:, None, None], sy.shape)
-            out = map_coordinates(x.reshape(b, h, w), [bi, sy, sx], order=1, mode="constant", cval=0.0)
+            out = map_coordinates(x.reshape(b, h, w), [bi, sy, sx], order=1, mode="grid-constant", cval=0.0)
             return out.reshape(b, -1).astype(np.float32)
     return Distort()
 

@@ -145,11 +145,13 @@ class DataConfig:
 @dataclass
 class AugmentConfig:
     """Training-batch augmentation (:mod:`lutnet.core.augment`): random image shifts of up to
-    ``shift`` pixels per axis, on flattened images of ``image_shape`` (``[H, W]`` or ``[H, W, C]``);
-    the last ``plain_last`` epochs train on the original images (0: every epoch is augmented)."""
+    ``shift`` pixels per axis, then random rotations of up to ``rotate`` degrees (bilinear), on
+    flattened images of ``image_shape`` (``[H, W]`` or ``[H, W, C]``); the last ``plain_last`` epochs
+    train on the original images (0: every epoch is augmented)."""
     shift: int = 0
     image_shape: typing.Optional[list] = None
     plain_last: int = 0
+    rotate: float = 0.0
 
 
 DISTILL_TEACHERS = ("cnn", "mlp")
@@ -292,8 +294,11 @@ def _check_distill(t: TrainConfig, src: str, where_prefix: str = "train.distill"
 def _check_augment(a: AugmentConfig, src: str, where_prefix: str = "train.augment"):
     if a.shift < 0:
         raise ConfigError(f"{src}: {where_prefix}.shift must be >= 0 (pixels), got {a.shift}")
+    if isinstance(a.rotate, bool) or not isinstance(a.rotate, (int, float)) or not 0 <= a.rotate < 180:
+        raise ConfigError(f"{src}: {where_prefix}.rotate must be an angle in degrees in [0, 180) (random turns of "
+                          f"up to +-rotate), got {a.rotate!r}")
     shape = a.image_shape
-    if a.shift and (shape is None or not 2 <= len(shape) <= 3
+    if (a.shift or a.rotate) and (shape is None or not 2 <= len(shape) <= 3
                     or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
         raise ConfigError(f"{src}: {where_prefix}.image_shape must list the images' [height, width] (or [height, "
                           f"width, channels]) as positive integers, got {shape!r}; MNIST: [28, 28]")

@@ -45,7 +45,8 @@ class _ChannelsFirst(torch.nn.Module):
 
 def teacher_config(cfg):
     """The teacher's ``TrainConfig``: the student's, with ``cfg.distill``'s epochs and learning rate, no
-    weight decay, and shifts in every epoch (``augment.plain_last`` counts the student's last epochs)."""
+    weight decay, and the augmentation (shifts, rotations) in every epoch (``augment.plain_last`` counts
+    the student's last epochs)."""
     d = cfg.distill
     aug = None if cfg.augment is None else dataclasses.replace(cfg.augment, plain_last=0)
     return dataclasses.replace(cfg, epochs=d.epochs, lr=d.lr, weight_decay=0.0, distill=None, augment=aug)

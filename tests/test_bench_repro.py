@@ -61,6 +61,14 @@ def test_config_hash_keeps_cached_runs_of_configs_without_the_newer_keys():
     assert b.config_hash(two[1]) != b.config_hash(two[0])  # tiebreak in use is part of the hash
     kd = from_dict(RunConfig, {**d, "model": m, "train": {"distill": {"teacher": "mlp"}}}, "x.yaml")
     assert b.config_hash(kd) != b.config_hash(two[0])  # distillation in use is part of the hash
+    shift = {"shift": 1, "image_shape": [28, 28]}
+    sh, rot = (from_dict(RunConfig, {**d, "model": m, "train": {"augment": {**shift, **r}}}, "x.yaml")
+               for r in ({}, {"rotate": 8}))
+    sh_d = sh.to_dict()
+    del sh_d["model"]["mapping_tau"], sh_d["model"]["head"]["tiebreak"], sh_d["train"]["distill"]
+    del sh_d["model"]["efd_beta"], sh_d["train"]["augment"]["plain_last"], sh_d["train"]["augment"]["rotate"]
+    assert b.config_hash(sh) == hashlib.sha256(json.dumps(sh_d, sort_keys=True).encode()).hexdigest()[:8]
+    assert b.config_hash(rot) != b.config_hash(sh)  # rotations in use are part of the hash
 
 
 @pytest.mark.skipif(not MNIST.is_dir(), reason=f"MNIST not at {MNIST}")
