@@ -270,11 +270,12 @@ def table(root) -> str:
                      + (f" el {a['elastic']}" if a.get("elastic") else "")
                      + (f" rot {a['rotate']:g}" if a.get("rotate") else ""),
                      f"{a['tau']:.3g}", f"{a.get('mapping_tau', 1.0):.3g}", f"{a['lr']:.3g}",
-                     f"{a['epochs']}", str(a["seed"]), _distill_label(a),
+                     str(a.get("batch_size", 128)), f"{a['epochs']}", str(a["seed"]), _distill_label(a),
                      f"{100 * s['val_acc']:.2f} %", f"{s['best_epoch']}", f"{s['seconds_per_epoch']:.0f}",
                      f"{s['luts_estimate']:,}", f"{s['luts_yosys']:,}" if s.get("luts_yosys") else "-"])
     head = ["run", "tables", "encoder", "layer-0 mapping", "learnable layers", "mapping grad", "clamp", "shift", "tau",
-            "map tau", "lr", "epochs", "seed", "distill", "val acc", "best ep", "s/epoch", "est. LUTs", "Yosys LUTs"]
+            "map tau", "lr", "batch", "epochs", "seed", "distill", "val acc", "best ep", "s/epoch", "est. LUTs",
+            "Yosys LUTs"]
     w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = lambda r: "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(r))
     return "\n".join([line(head), line(["-" * x for x in w])] + [line(r) for r in rows])
