@@ -294,7 +294,7 @@ def _check_distill(t: TrainConfig, src: str, where_prefix: str = "train.distill"
 def _check_augment(a: AugmentConfig, src: str, where_prefix: str = "train.augment"):
     if a.shift < 0:
         raise ConfigError(f"{src}: {where_prefix}.shift must be >= 0 (pixels), got {a.shift}")
-    if isinstance(a.rotate, bool) or not isinstance(a.rotate, (int, float)) or not 0 <= a.rotate < 180:
+    if not 0 <= a.rotate < 180:  # a number: from_dict checks the type
         raise ConfigError(f"{src}: {where_prefix}.rotate must be an angle in degrees in [0, 180) (random turns of "
                           f"up to +-rotate), got {a.rotate!r}")
     shape = a.image_shape

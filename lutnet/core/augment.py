@@ -68,10 +68,10 @@ def _rotate(img: np.ndarray, theta: np.ndarray) -> np.ndarray:
     sy = cy + (yy - cy) * np.cos(th) - (xx - cx) * np.sin(th)
     sx = cx + (yy - cy) * np.sin(th) + (xx - cx) * np.cos(th)
     bi = np.broadcast_to(np.arange(b, dtype=np.float32)[:, None, None], sy.shape)
-    if img.ndim == 3:
-        return map_coordinates(img, [bi, sy, sx], order=1, mode="grid-constant", cval=0.0).astype(np.float32)
-    return np.stack([map_coordinates(img[..., c], [bi, sy, sx], order=1, mode="grid-constant", cval=0.0)
-                     for c in range(img.shape[3])], axis=-1).astype(np.float32)
+    chans = img.reshape(b, h, w, -1)
+    out = np.stack([map_coordinates(chans[..., c], [bi, sy, sx], order=1, mode="grid-constant", cval=0.0)
+                    for c in range(chans.shape[3])], axis=-1)
+    return out.reshape(img.shape).astype(np.float32)
 
 
 def augment_from_config(cfg, n_features: int, src: str = "train.augment") -> BatchAugment | None:
