@@ -59,8 +59,8 @@ def parse_args(argv=None):
                          "(Simard et al. 2003: a random displacement field smoothed by a Gaussian of sigma pixels, "
                          "scaled by alpha; bilinear)")
     ap.add_argument("--rotate", type=float, default=0.0,
-                    help="prototype: random rotations of the training images up to +-N degrees (with --elastic's "
-                         "resampling)")
+                    help="augment: random rotations of the training images up to +-N degrees after the shifts "
+                         "(train.augment.rotate)")
     ap.add_argument("--bitplanes", type=int, default=0,
                     help="prototype: feed the top K bits of each 8-bit pixel as K one-bit features")
     ap.add_argument("--skip", action="store_true",
@@ -190,47 +190,34 @@ def _skip_net():
     return SkipNet
 
 
-def _shift(n, plain_last=0):
-    from lutnet.core.augment import BatchAugment
-    return BatchAugment(n, (28, 28), plain_last) if n else None
-
-
 def _augment(a):
-    """The training-batch augmentation: ``--shift`` and ``--rotate`` alone are lutnet's BatchAugment
-    (``train.augment``); with the prototype ``--elastic``, the shifts, then rotations and elastic
-    distortions resampled bilinearly (zero padding), all from the same seeded generator."""
-    shift = _shift(a.shift, a.plain_last)
+    """The training-batch augmentation: lutnet's BatchAugment (``--shift``, ``--rotate``: ``train.augment``),
+    then the prototype ``--elastic`` distortions (bilinear, zero padding), from the same seeded generator."""
+    from lutnet.core.augment import BatchAugment
+    base = BatchAugment(a.shift, (28, 28), a.plain_last, a.rotate) if a.shift or a.rotate else None
     if not a.elastic:
-        if not a.rotate:
-            return shift
-        from lutnet.core.augment import BatchAugment  # train.augment.rotate
-        return BatchAugment(a.shift, (28, 28), a.plain_last, a.rotate)
+        return base
     from scipy.ndimage import gaussian_filter, map_coordinates
-    alpha, sigma = (float(v) for v in a.elastic.split(",")) if a.elastic else (0.0, 1.0)
+    alpha, sigma = (float(v) for v in a.elastic.split(","))
     h = w = 28
 
-    class Distort:
+    class Elastic:
         plain_last = a.plain_last
 
         def active(self, epoch, epochs):
             return epoch < epochs - self.plain_last
 
         def __call__(self, X, rng):
-            x = shift(X, rng) if shift is not None else np.asarray(X, np.float32)
+            x = base(X, rng) if base is not None else np.asarray(X, np.float32)
             b = x.shape[0]
+            d = rng.uniform(-1, 1, (2, b, h, w)).astype(np.float32)
+            d = gaussian_filter(d, (0, 0, sigma, sigma), mode="constant") * alpha
             yy, xx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
-            cy, cx = (h - 1) / 2, (w - 1) / 2
-            th = np.deg2rad(rng.uniform(-a.rotate, a.rotate, b)).astype(np.float32)[:, None, None]
-            sy = cy + (yy - cy) * np.cos(th) - (xx - cx) * np.sin(th)
-            sx = cx + (yy - cy) * np.sin(th) + (xx - cx) * np.cos(th)
-            if alpha:
-                d = rng.uniform(-1, 1, (2, b, h, w)).astype(np.float32)
-                d = gaussian_filter(d, (0, 0, sigma, sigma), mode="constant") * alpha
-                sy, sx = sy + d[0], sx + d[1]
-            bi = np.broadcast_to(np.arange(b, dtype=np.float32)[:, None, None], sy.shape)
-            out = map_coordinates(x.reshape(b, h, w), [bi, sy, sx], order=1, mode="grid-constant", cval=0.0)
+            bi = np.broadcast_to(np.arange(b, dtype=np.float32)[:, None, None], d[0].shape)
+            out = map_coordinates(x.reshape(b, h, w), [bi, yy + d[0], xx + d[1]], order=1, mode="grid-constant",
+                                  cval=0.0)
             return out.reshape(b, -1).astype(np.float32)
-    return Distort()
+    return Elastic()
 
 
 def _bitplanes(X, k):
